@@ -1,0 +1,7 @@
+module github.com/mcpbox/mcpbox/services/gateway
+
+go 1.26.0
+
+require github.com/mcpbox/mcpbox/proto v0.0.0
+
+replace github.com/mcpbox/mcpbox/proto => ../../proto
