@@ -1,0 +1,201 @@
+export GOTOOLCHAIN := go1.27.3
+
+# ---------------------------------------------------------------------------
+# Toolchain guard (operations.md §1.1)
+#
+# The line above wins over GOTOOLCHAIN in the caller's environment. Only a
+# command-line override (make GOTOOLCHAIN=local ...) beats it, and then this
+# guard stops make before any recipe runs. GNU make 4.3 does not pass exported
+# variables to $(shell), hence the explicit GOTOOLCHAIN= below.
+GO_PIN    := go1.27.3
+GOVERSION := $(shell GOTOOLCHAIN=$(GOTOOLCHAIN) go env GOVERSION 2>/dev/null)
+ifneq ($(GOVERSION),$(GO_PIN))
+$(error this Makefile needs Go $(GO_PIN), but `go env GOVERSION` says "$(or $(GOVERSION),nothing)" with GOTOOLCHAIN=$(GOTOOLCHAIN): run make without overriding GOTOOLCHAIN, and let go fetch $(GO_PIN) from the module proxy once)
+endif
+
+# ---------------------------------------------------------------------------
+# Variables
+
+SHELL       := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Workspace modules (go.work). tools/ and deploy/ are modules outside go.work,
+# built and tested with GOWORK=off (STYLE.md §11); tools/pins/* pin Go tools.
+MODS      := $(shell go list -m -f '{{.Dir}}')
+OUT_MODS  := $(CURDIR)/tools $(CURDIR)/deploy
+PIN_MODS  := $(patsubst %/go.mod,%,$(wildcard $(CURDIR)/tools/pins/*/go.mod))
+CODE_MODS := $(MODS) $(OUT_MODS)
+ALL_MODS  := $(CODE_MODS) $(PIN_MODS)
+
+BIN      := $(CURDIR)/bin
+CACHEBIN := $(CURDIR)/.cache/bin
+VERSION  := $(shell git describe --always --dirty 2>/dev/null || echo dev)
+REVISION := $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -X github.com/mcpbox/mcpbox/proto/buildinfo.Version=$(VERSION) -X github.com/mcpbox/mcpbox/proto/buildinfo.Revision=$(REVISION)
+# Static binaries (e2e checks there is no PT_INTERP), never -race: bin/ is built once and reused by every stage.
+GOBUILD  := CGO_ENABLED=0 go build -trimpath -ldflags "$(LDFLAGS)"
+SERVICES := backend gateway sandbox edge
+
+# sqlc is a tool of tools/go.mod; -modfile needs GOWORK=off and a module directory (db/).
+SQLC := GOWORK=off go tool -modfile=../tools/go.mod sqlc
+
+# Pinned tools (tools/pins/<tool>/go.mod) build into .cache/bin/<tool>-<pin>-<goversion>;
+# tools/testrun computes the same names. $(call pin-version,TOOL,MODULE)
+pin-version   = $(shell awk '$$1 == "$(2)" { print $$2 }' $(CURDIR)/tools/pins/$(1)/go.mod)
+GOLANGCI_LINT := $(CACHEBIN)/golangci-lint-$(call pin-version,golangci-lint,github.com/golangci/golangci-lint/v2)-$(GOVERSION)
+BENCHSTAT     := $(CACHEBIN)/benchstat-$(call pin-version,benchstat,golang.org/x/perf)-$(GOVERSION)
+LINT          := $(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml
+
+# $(call each-mod,DIRS,COMMAND): run COMMAND in every module in DIRS that has Go
+# packages (GOWORK=off outside go.work), report each failure, fail at the end.
+define each-mod
+	@fail=0; for m in $(1); do \
+		case "$$m" in $(CURDIR)/tools*|$(CURDIR)/deploy*) gw=off ;; *) gw= ;; esac; \
+		if [ -z "$$(cd $$m && GOWORK=$$gw go list ./... 2>/dev/null)" ]; then echo "== $${m#$(CURDIR)/}: no packages"; continue; fi; \
+		echo "== $${m#$(CURDIR)/}: $(2)"; (cd $$m && GOWORK=$$gw $(2)) || fail=1; \
+	done; exit $$fail
+endef
+
+# $(call each-gomod,DIRS,COMMAND): like each-mod, for every go.mod in DIRS, packages or not.
+define each-gomod
+	@fail=0; for m in $(1); do \
+		echo "== $${m#$(CURDIR)/}: $(2)"; (cd $$m && GOWORK=off $(2)) || fail=1; \
+	done; exit $$fail
+endef
+
+# ---------------------------------------------------------------------------
+# Help
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-15s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------------------
+# Build and run
+
+.PHONY: build run
+build: ## Build bin/{backend,gateway,sandbox,edge,devidp}, bin/sandbox-e2e and bin/sandbox-testescape, once
+	@mkdir -p $(BIN)
+	$(GOBUILD) -o $(BIN)/ $(addprefix ./services/,$(SERVICES))
+	$(GOBUILD) -tags e2e -o $(BIN)/sandbox-e2e ./services/sandbox
+	$(GOBUILD) -tags testescape -o $(BIN)/sandbox-testescape ./services/sandbox
+	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/devidp ./devidp
+
+# devstack is built and exec'd rather than `go run`: go run exits on SIGTERM
+# without waiting for its child, so the stack would outlive make.
+run: build ## Run the whole stack on loopback (tools/devstack -root <repo>; operations.md §1.3)
+	cd tools && GOWORK=off go build -o $(BIN)/devstack ./devstack
+	exec $(BIN)/devstack -root $(CURDIR)
+
+# ---------------------------------------------------------------------------
+# Tests
+
+.PHONY: test unit e2e bench fuzz update-golden
+# Built and exec'd rather than `go run` so that make (and .ci/run's timeout)
+# waits for testrun's summary after a SIGTERM.
+test: ## Every check and test (tools/testrun, operations.md §1.4); .ci/run calls this
+	cd tools && GOWORK=off go build -o $(CACHEBIN)/testrun ./testrun
+	exec $(CACHEBIN)/testrun -root $(CURDIR)
+
+UNIT_FLAGS := -race -shuffle=on -count=1 -p 2 -bench . -benchtime=1x
+unit: build ## Unit and integration tests with -race, benchmarks once (a stage of make test); uses MCPBOX_TEST_DATABASE_URL or 127.0.0.1:5432
+	$(call each-mod,$(MODS),MCPBOX_SANDBOX_TEST_WORKER=$(BIN)/sandbox MCPBOX_BIN_DIR=$(BIN) go test $(UNIT_FLAGS) ./...)
+	cd tools && GOWORK=off go test -count=1 -p 2 $$(GOWORK=off go list ./... | grep -v '/tools/e2e')
+
+e2e: build ## Cross-service, SDK, conformance and browser checks against bin/ (tools/e2e, browser-tagged tests)
+	@if [ -d tools/e2e ]; then cd tools && MCPBOX_BIN_DIR=$(BIN) MCPBOX_UI_TESTS=1 GOWORK=off go test -count=1 -timeout 30m -tags browser ./e2e/...; \
+	else echo "tools/e2e does not exist yet"; fi
+	@fail=0; for d in $$(grep -rlE --include='*_test.go' '^//go:build.*\bbrowser\b' $(MODS) | xargs -rn1 dirname | sort -u); do \
+		echo "== $${d#$(CURDIR)/}"; (cd $$d && MCPBOX_UI_TESTS=1 go test -count=1 -timeout 30m -tags browser .) || fail=1; \
+	done; exit $$fail
+
+bench: $(BENCHSTAT) ## Benchmarks only, 6 runs each, into .cache/bench/<version>.txt; benchstat against .cache/bench/baseline.txt
+	@mkdir -p .cache/bench; out=.cache/bench/$(VERSION).txt; : > $$out; fail=0; \
+	for m in $(MODS); do (cd $$m && go test -run '^$$' -bench . -benchmem -count 6 ./...) | tee -a $$out || fail=1; done; \
+	if [ -f .cache/bench/baseline.txt ]; then $(BENCHSTAT) .cache/bench/baseline.txt $$out; \
+	else echo "no .cache/bench/baseline.txt: copy $$out there to compare later runs"; fi; exit $$fail
+
+fuzz: ## go test -fuzz for every Fuzz target in the workspace modules, -fuzztime 60s each
+	@fail=0; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' $(MODS)); do d=$$(dirname $$f); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $${d#$(CURDIR)/} $$t"; (cd $$d && go test -run '^$$' -fuzz "^$$t$$" -fuzztime 60s .) || fail=1; \
+		done; \
+	done; exit $$fail
+
+update-golden: ## Rewrite testdata/*.golden in packages that define -update; review the diff like code
+	@for d in $$(grep -rl --include='*_test.go' --exclude-dir=.cache --exclude-dir=.data --exclude-dir=node_modules 'flag.Bool("update"' $(CODE_MODS) | xargs -rn1 dirname | sort -u); do \
+		case "$$d" in $(CURDIR)/tools/*|$(CURDIR)/deploy/*) gw=off ;; *) gw= ;; esac; \
+		echo "== $${d#$(CURDIR)/}"; (cd $$d && GOWORK=$$gw go test . -count=1 -update) || exit 1; \
+	done
+
+# ---------------------------------------------------------------------------
+# Checks (operations.md §7)
+
+.PHONY: lint fmt vuln tidy tidy-diff check-tidy standalone
+lint: $(GOLANGCI_LINT) ## golangci-lint v2 over every module, then go mod tidy -diff per module
+	$(call each-mod,$(CODE_MODS),$(LINT) ./...)
+	@$(MAKE) --no-print-directory tidy-diff
+
+fmt: $(GOLANGCI_LINT) ## gofumpt + goimports over every module
+	$(call each-mod,$(CODE_MODS),$(GOLANGCI_LINT) fmt --config $(CURDIR)/.golangci.yml ./...)
+
+vuln: ## Supply-chain gate; for now go mod verify and go mod tidy -diff in every module (govulncheck comes later)
+	$(call each-gomod,$(ALL_MODS),go mod verify)
+	@$(MAKE) --no-print-directory tidy-diff
+
+tidy-diff: ## Fail when a go.mod or go.sum is not tidy (go mod tidy -diff per module)
+	$(call each-gomod,$(ALL_MODS),go mod tidy -diff)
+
+tidy: ## go work sync, then go mod tidy in every module (tools, deploy and pins too)
+	go work sync
+	$(call each-gomod,$(ALL_MODS),go mod tidy)
+
+check-tidy: tidy ## Fail when go.mod, go.sum or go.work.sum are not tidy
+	git diff --exit-code -- '*go.mod' '*go.sum' go.work.sum
+
+standalone: ## Build and vet each module alone (GOWORK=off), as the Docker builds do
+	$(call each-mod,$(CODE_MODS),GOWORK=off go build -o /dev/null ./... && GOWORK=off go vet ./...)
+
+# ---------------------------------------------------------------------------
+# Generated code (operations.md §1.2; OPS-10)
+
+.PHONY: generate check-generate vet-sql
+generate: ## Regenerate db/dbq (sqlc v1.31.1) and db/dbq/INPUTS.sha256; commit the result
+	cd db && $(SQLC) generate && GOWORK=off go run ./cmd/inputshash write
+
+check-generate: ## Fail when generated files are stale or hand-edited, naming them (sqlc runs only when INPUTS.sha256 no longer matches)
+	@test -d db/cmd/inputshash || { echo "check-generate: db/cmd/inputshash does not exist yet"; exit 1; }
+	@cd db && if GOWORK=off go run ./cmd/inputshash check; then echo "db/dbq is current"; \
+	else echo "db/dbq/INPUTS.sha256 does not match its inputs; sqlc diff names the stale files:"; $(SQLC) diff; \
+		echo "run make generate and commit the result"; exit 1; fi
+
+vet-sql: ## Prepare every query against MCPBOX_SQLC_DATABASE_URL (a migrated database)
+	cd db && $(SQLC) vet
+
+# ---------------------------------------------------------------------------
+# Pinned tools (tools/pins; operations.md §8)
+
+.PHONY: tools
+tools: $(GOLANGCI_LINT) $(BENCHSTAT) ## Build the pinned Go tools into .cache/bin
+
+$(GOLANGCI_LINT):
+	@mkdir -p $(CACHEBIN)
+	cd tools/pins/golangci-lint && GOWORK=off go build -trimpath -o $@.tmp github.com/golangci/golangci-lint/v2/cmd/golangci-lint && mv $@.tmp $@
+
+$(BENCHSTAT):
+	@mkdir -p $(CACHEBIN)
+	cd tools/pins/benchstat && GOWORK=off go build -trimpath -o $@.tmp golang.org/x/perf/cmd/benchstat && mv $@.tmp $@
+
+# ---------------------------------------------------------------------------
+# Housekeeping
+
+.PHONY: clean clean-data
+clean: ## Delete bin/ and .cache/ (keeps .data/ and Go's caches)
+	rm -rf bin .cache
+
+PG_CTL = $(or $(shell command -v pg_ctl),$(lastword $(shell ls -d /usr/lib/postgresql/*/bin/pg_ctl 2>/dev/null | sort -V)))
+PG_AS  = $(if $(filter 0,$(shell id -u)),runuser -u postgres --,)
+clean-data: ## Stop the private dev cluster (.data/pg) and delete .data/
+	@if [ -f .data/pg/data/postmaster.pid ]; then $(PG_AS) $(PG_CTL) -D $(CURDIR)/.data/pg/data -m fast stop || true; fi
+	rm -rf .data

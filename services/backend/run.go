@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/mcpbox/mcpbox/db"
+	"github.com/mcpbox/mcpbox/proto/httpserve"
+	"github.com/mcpbox/mcpbox/proto/lifecycle"
+	"github.com/mcpbox/mcpbox/proto/obs"
+	"github.com/mcpbox/mcpbox/proto/servicetoken"
+	"github.com/mcpbox/mcpbox/services/backend/internal/adminapi"
+	"github.com/mcpbox/mcpbox/services/backend/internal/config"
+	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
+)
+
+const service = "backend"
+
+// run wires the backend by hand: config → logger → store (migrated) →
+// registry → the main and internal listeners. See main.go for subcommands.
+func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
+	getenv := lifecycle.Getenv(environ)
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "config-doc":
+		_, err := io.WriteString(stdout, config.Doc())
+		return err
+	case "healthcheck":
+		return lifecycle.Healthcheck(ctx, config.ListenAddr(getenv))
+	case "migrate":
+		return migrate(ctx, args[1:], environ, stdout)
+	case "serve":
+		return serve(ctx, environ, stdout)
+	}
+	return fmt.Errorf("unknown command %q (want serve, migrate, config-doc or healthcheck)", cmd)
+}
+
+func serve(ctx context.Context, environ []string, stdout io.Writer) error {
+	cfg, err := config.Load(lifecycle.Getenv(environ))
+	if err != nil {
+		return err
+	}
+	log := lifecycle.Start(stdout, service, cfg.Common, cfg, environ)
+	store, err := openStore(ctx, log, cfg.Store)
+	if err != nil {
+		return err
+	}
+	defer store.Close() // runs last, after both listeners have drained
+	if cfg.MigrateOnStart {
+		if err := applyMigrations(ctx, log, store); err != nil {
+			return err
+		}
+	}
+	if err := checkSchema(ctx, log, store); err != nil {
+		return err
+	}
+
+	reg := obs.NewRegistry(service)
+	tokens := servicetoken.New(reg, service, string(cfg.Token), string(cfg.TokenPrevious))
+	health := httpserve.NewHealth(
+		httpserve.Check{Name: "database", Fn: store.Ping},
+		httpserve.Check{Name: "schema", Fn: func(ctx context.Context) error {
+			st, err := store.Schema(ctx)
+			if err != nil {
+				return errors.New("schema version unreadable")
+			}
+			if st.Pending() {
+				return fmt.Errorf("schema at migration %d, this binary needs %d; run `backend migrate`", st.Current, st.Newest)
+			}
+			return nil
+		}},
+	)
+	return httpserve.Serve(ctx, log, health,
+		httpserve.Shutdown{Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout},
+		httpserve.Listener{
+			Name: "main", Addr: cfg.Listen, WriteTimeout: config.WriteTimeout,
+			Handler: httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(health)),
+		},
+		httpserve.Listener{
+			// No write timeout: the event stream is long-lived; the long class
+			// sets per-route deadlines.
+			Name: "internal", Addr: cfg.InternalListen,
+			Handler: httpserve.Handler(log, "internal", obs.KeepValid, internalapi.Routes(health, reg, tokens)),
+		})
+}
+
+func openStore(ctx context.Context, log *slog.Logger, cfg config.Store) (*db.Store, error) {
+	store, err := db.Open(ctx, string(cfg.DatabaseURL), db.WithMaxConns(int32(cfg.DBMaxConns)), db.WithLogger(log)) //nolint:gosec // DBMaxConns is validated to 2–1000
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	return store, nil
+}
+
+func applyMigrations(ctx context.Context, log *slog.Logger, store *db.Store) error {
+	if err := store.CheckFloor(ctx); err != nil {
+		return err
+	}
+	applied, err := store.Migrate(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	for _, v := range applied {
+		log.Info("migration applied", obs.KeyMigration, v)
+	}
+	return nil
+}
+
+// checkSchema refuses a database whose floor is above this binary and warns
+// when the database is ahead of it (operations.md §6.2).
+func checkSchema(ctx context.Context, log *slog.Logger, store *db.Store) error {
+	st, err := store.Schema(ctx)
+	if err != nil {
+		return fmt.Errorf("read schema version: %w", err)
+	}
+	if st.BelowFloor() {
+		return &db.FloorError{Floor: st.Floor, Binary: st.Newest}
+	}
+	if st.Ahead() {
+		log.Warn("database schema is ahead of this binary; run the newer release when you can",
+			obs.KeyMigration, st.Current, obs.KeyCount, st.Newest)
+	}
+	return nil
+}

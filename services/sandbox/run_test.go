@@ -1,0 +1,49 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/lifecycle/lifecycletest"
+)
+
+const token = "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
+
+func TestRunServesHealthMetricsAndGuardedStubs(t *testing.T) {
+	t.Parallel()
+	svc := lifecycletest.Start(t, run, nil, map[string]string{
+		"MCPBOX_SANDBOX_TOKEN": token, "MCPBOX_SANDBOX_LISTEN": "127.0.0.1:0",
+	})
+	base := "http://" + svc.Logs.WaitListening(t, "main")
+	if code, body := lifecycletest.Get(t, base+"/healthz"); code != 200 {
+		t.Errorf("healthz %d %s", code, body)
+	}
+	if code, body := lifecycletest.Get(t, base+"/readyz"); code != 200 {
+		t.Errorf("readyz %d %s", code, body)
+	}
+	if code, body := lifecycletest.Get(t, base+"/metrics"); code != 200 || !strings.Contains(body, "mcpbox_sandbox_build_info{") {
+		t.Errorf("metrics %d", code)
+	}
+	for _, route := range []struct{ method, path string }{
+		{"POST", proto.PathSandboxExecute}, {"POST", proto.PathSandboxAnalyze}, {"GET", proto.PathSandboxPackages},
+		{"POST", proto.PathSandboxDiscover}, {"POST", proto.PathSandboxMCPCall}, {"POST", proto.PathSandboxFetch},
+	} {
+		if code, body := lifecycletest.Do(t, route.method, base+route.path); code != 401 || !strings.Contains(body, `"code":"unauthenticated"`) {
+			t.Errorf("%s %s without token: %d %s", route.method, route.path, code, body)
+		}
+		code, body := lifecycletest.Do(t, route.method, base+route.path, proto.HeaderServiceToken, token)
+		if code != 501 || !strings.Contains(body, `"code":"not_implemented"`) || !strings.Contains(body, `"request_id":"`) {
+			t.Errorf("%s %s: %d %s", route.method, route.path, code, body)
+		}
+	}
+	if code, _ := lifecycletest.Get(t, base+"/nope"); code != 404 {
+		t.Errorf("unknown path: %d", code)
+	}
+	if err := svc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if logs := svc.Logs.String(); strings.Contains(logs, token) || !strings.Contains(logs, `"msg":"config"`) {
+		t.Errorf("logs leak the token or lack the config line:\n%s", logs)
+	}
+}

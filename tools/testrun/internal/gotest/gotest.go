@@ -1,0 +1,194 @@
+// Package gotest counts the results in `go test -json` streams for the test
+// runner's summary (operations.md §1.4).
+//
+// Every pass, fail or skip event that names a test counts once, so subtests
+// count as well as their parents. A package that fails without a failing test
+// (a build failure, a panic in TestMain, a timeout) counts as one failure. With
+// strict skips (CI=true), a skip that the allowlist does not name counts as a
+// failure, so a missing browser or database cannot hide.
+//
+// A Tally is an io.Writer: the runner points go test's stdout at it, and it
+// writes the human-readable output of each event to the stage log.
+package gotest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// Counts is the number of tests that passed, failed and were skipped.
+type Counts struct {
+	Passed  int
+	Failed  int
+	Skipped int
+}
+
+// Add adds o to c.
+func (c *Counts) Add(o Counts) {
+	c.Passed += o.Passed
+	c.Failed += o.Failed
+	c.Skipped += o.Skipped
+}
+
+// event is the part of test2json's TestEvent the tally reads.
+type event struct {
+	Action     string
+	Package    string
+	Test       string
+	Output     string
+	ImportPath string
+}
+
+// benchLine matches a benchmark result line such as
+// "BenchmarkParse-2   \t       1\t     601.0 ns/op".
+var benchLine = regexp.MustCompile(`^Benchmark\S*\s+\d+\s+.*/op`)
+
+// Tally consumes one or more `go test -json` streams.
+type Tally struct {
+	mu      sync.Mutex
+	out     io.Writer
+	strict  bool
+	allow   Allowlist
+	partial []byte
+
+	counts          Counts
+	failedTests     map[string]int // package → failed test events
+	failedPackages  map[string]bool
+	failedNames     []string
+	unexpectedSkips []string
+	benchmarks      []string
+}
+
+// NewTally returns a Tally that renders each event's output to out (which may
+// be io.Discard). With strict set, a skip missing from allow counts as failed.
+func NewTally(out io.Writer, strict bool, allow Allowlist) *Tally {
+	return &Tally{
+		out:            out,
+		strict:         strict,
+		allow:          allow,
+		failedTests:    map[string]int{},
+		failedPackages: map[string]bool{},
+	}
+}
+
+// Write feeds stream bytes to the tally; it never fails on malformed input:
+// lines that are not JSON events are copied to the output as they are.
+func (t *Tally) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.partial = append(t.partial, p...)
+	for {
+		i := bytes.IndexByte(t.partial, '\n')
+		if i < 0 {
+			break
+		}
+		t.line(t.partial[:i+1])
+		t.partial = t.partial[i+1:]
+	}
+	return len(p), nil
+}
+
+// Flush processes a final line that had no newline.
+func (t *Tally) Flush() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.partial) > 0 {
+		t.line(append(t.partial, '\n'))
+		t.partial = nil
+	}
+}
+
+func (t *Tally) line(raw []byte) {
+	var ev event
+	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &ev) != nil || ev.Action == "" {
+		t.write(raw)
+		return
+	}
+	switch ev.Action {
+	case "output", "build-output":
+		t.write([]byte(ev.Output))
+		if ev.Test != "" && benchLine.MatchString(ev.Output) {
+			t.benchmarks = append(t.benchmarks, ev.Package+" "+strings.TrimSpace(ev.Output))
+		}
+	case "pass":
+		if ev.Test != "" {
+			t.counts.Passed++
+		}
+	case "fail":
+		if ev.Test == "" {
+			t.failedPackages[ev.Package] = true
+			return
+		}
+		t.counts.Failed++
+		t.failedTests[ev.Package]++
+		t.failedNames = append(t.failedNames, ev.Package+" "+ev.Test)
+	case "skip":
+		if ev.Test == "" {
+			return // a package without test files
+		}
+		if t.strict && !t.allow.Allows(ev.Package, ev.Test) {
+			t.counts.Failed++
+			t.failedTests[ev.Package]++
+			t.unexpectedSkips = append(t.unexpectedSkips, ev.Package+" "+ev.Test)
+			t.write(fmt.Appendf(nil, "testrun: skip of %s %s is not in tools/testrun/allowed-skips.txt (CI): counted as failed\n", ev.Package, ev.Test))
+			return
+		}
+		t.counts.Skipped++
+	}
+}
+
+func (t *Tally) write(p []byte) {
+	if t.out != nil {
+		_, _ = t.out.Write(p)
+	}
+}
+
+// Counts returns the totals so far: test events, plus one failure for each
+// package that failed without a failing test.
+func (t *Tally) Counts() Counts {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	c := t.counts
+	for pkg := range t.failedPackages {
+		if t.failedTests[pkg] == 0 {
+			c.Failed++
+		}
+	}
+	return c
+}
+
+// Failures names each failed test ("<package> <test>") and each package that
+// failed without one ("<package> (package)"), sorted.
+func (t *Tally) Failures() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := append([]string(nil), t.failedNames...)
+	out = append(out, t.unexpectedSkips...)
+	for pkg := range t.failedPackages {
+		if t.failedTests[pkg] == 0 {
+			out = append(out, pkg+" (package: build failure or failure outside a test)")
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// UnexpectedSkips names the skips counted as failures under strict skips.
+func (t *Tally) UnexpectedSkips() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.unexpectedSkips...)
+}
+
+// Benchmarks returns the benchmark result lines seen, each prefixed with its package.
+func (t *Tally) Benchmarks() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.benchmarks...)
+}
