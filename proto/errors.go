@@ -34,6 +34,8 @@ func (e *Error) Error() string {
 }
 
 // Stable error codes (backend.md §15.1, sandbox.md §4.1, contracts.md §5).
+//
+//nolint:gosec // G101: error code names, not credentials
 const (
 	CodeInvalidJSON          = "invalid_json"
 	CodeValidationFailed     = "validation_failed"

@@ -6,6 +6,8 @@ import (
 )
 
 // Header names shared by the services (contracts.md §2).
+//
+//nolint:gosec // G101: header names, not credentials
 const (
 	// HeaderServiceToken carries the callee's service token; the only carrier
 	// (Authorization is never accepted for it).

@@ -5,7 +5,7 @@ import "testing"
 func TestCallerActor(t *testing.T) {
 	t.Parallel()
 	tests := map[Caller]string{
-		{Kind: CallerLocal}:                                        "llm:local",
+		{Kind: CallerLocal}: "llm:local",
 		{Kind: CallerLocal, Email: "ignored@example.com"}:          "llm:local",
 		{Kind: CallerRemote, Email: "alice@example.com", Sub: "1"}: "llm:alice@example.com",
 		{Kind: CallerRemote, Sub: "abc"}:                           "llm:remote",

@@ -248,8 +248,10 @@ func TestManifestValidate(t *testing.T) {
 		{"memory low", ToolKindGo, func(m *Manifest) { m.MemoryMB = 31 }, []string{"memory_mb"}},
 		{"memory high", ToolKindGo, func(m *Manifest) { m.MemoryMB = 1025 }, []string{"memory_mb"}},
 		{"bad host", ToolKindGo, func(m *Manifest) { m.Hosts = []string{"ok.example", "a/b"} }, []string{"hosts[1]"}},
-		{"bad package", ToolKindGo, func(m *Manifest) { m.Packages = []string{"Encoding/xml", "encoding/xml/", "github.com/x"} },
-			[]string{"packages[0]", "packages[1]", "packages[2]"}},
+		{
+			"bad package", ToolKindGo, func(m *Manifest) { m.Packages = []string{"Encoding/xml", "encoding/xml/", "github.com/x"} },
+			[]string{"packages[0]", "packages[1]", "packages[2]"},
+		},
 		{"long package", ToolKindGo, func(m *Manifest) { m.Packages = []string{strings.Repeat("a", 129)} }, []string{"packages[0]"}},
 		{"bad secret", ToolKindGo, func(m *Manifest) { m.Secrets = []string{"API_KEY", "lower"} }, []string{"secrets[1]"}},
 		{"too many secrets", ToolKindGo, func(m *Manifest) { m.Secrets = many }, []string{"secrets"}},

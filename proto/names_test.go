@@ -37,7 +37,7 @@ func TestValidateServerName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := ValidateServerName(tt.name)
-		checkRule(t, "ValidateServerName", tt.name, err, tt.ok, "name", tt.rule)
+		checkRule(t, "ValidateServerName", tt.name, err, tt.ok, tt.rule)
 	}
 }
 
@@ -60,7 +60,7 @@ func TestValidateToolName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := ValidateToolName(tt.name)
-		checkRule(t, "ValidateToolName", tt.name, err, tt.ok, "name", tt.rule)
+		checkRule(t, "ValidateToolName", tt.name, err, tt.ok, tt.rule)
 	}
 }
 
@@ -84,7 +84,7 @@ func TestValidateSecretName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		err := ValidateSecretName(tt.name)
-		checkRule(t, "ValidateSecretName", tt.name, err, tt.ok, "name", "must match")
+		checkRule(t, "ValidateSecretName", tt.name, err, tt.ok, "must match")
 	}
 }
 
@@ -111,7 +111,7 @@ func TestExposedNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		server, tool, err := SplitExposedName(tt.exposed)
-		checkRule(t, "SplitExposedName", tt.exposed, err, tt.ok, "name", "")
+		checkRule(t, "SplitExposedName", tt.exposed, err, tt.ok, "")
 		if server != tt.server || tool != tt.tool {
 			t.Errorf("SplitExposedName(%q) = %q, %q; want %q, %q", tt.exposed, server, tool, tt.server, tt.tool)
 		}
@@ -175,8 +175,9 @@ func (w wrapError) Unwrap() error { return w.err }
 func wrapOnce(err error) error { return wrapError{err} }
 
 // checkRule asserts that err matches ok and, for a failure, is a *RuleError
-// on field whose message contains rule.
-func checkRule(t *testing.T, fn, in string, err error, ok bool, field, rule string) {
+// on field "name" whose message is a sentence containing rule.
+func checkRule(t *testing.T, fn, in string, err error, ok bool, rule string) {
+	const field = "name"
 	t.Helper()
 	if ok {
 		if err != nil {

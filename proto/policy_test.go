@@ -68,14 +68,20 @@ func TestAllowlistValidate(t *testing.T) {
 		{"emails", RemoteEmailAllowlist{Mode: AllowEmails, Values: []string{"a@b.example", "x.y+z@corp.example.org"}}, nil},
 		{"100 emails", RemoteEmailAllowlist{Mode: AllowEmails, Values: many(100, func(i int) string { return "u" + strings.Repeat("x", i) + "@b.example" })}, nil},
 		{"101 emails", RemoteEmailAllowlist{Mode: AllowEmails, Values: many(101, func(i int) string { return "u" + strings.Repeat("x", i) + "@b.example" })}, []string{"values"}},
-		{"bad emails", RemoteEmailAllowlist{Mode: AllowEmails, Values: []string{"A@b.example", "no-at", "a@b", "a@b.example"}},
-			[]string{"values[0]", "values[1]", "values[2]"}},
+		{
+			"bad emails",
+			RemoteEmailAllowlist{Mode: AllowEmails, Values: []string{"A@b.example", "no-at", "a@b", "a@b.example"}},
+			[]string{"values[0]", "values[1]", "values[2]"},
+		},
 		{"long email", RemoteEmailAllowlist{Mode: AllowEmails, Values: []string{strings.Repeat("a", 250) + "@b.io"}}, []string{"values[0]"}},
 		{"domains", RemoteEmailAllowlist{Mode: AllowEmailDomain, Values: []string{"example.com", "xn--bcher-kva.example"}}, nil},
 		{"no domain", RemoteEmailAllowlist{Mode: AllowEmailDomain, Values: []string{}}, []string{"values"}},
 		{"21 domains", RemoteEmailAllowlist{Mode: AllowEmailDomain, Values: many(21, func(i int) string { return "d" + strings.Repeat("x", i) + ".example" })}, []string{"values"}},
-		{"bad domains", RemoteEmailAllowlist{Mode: AllowEmailDomain, Values: []string{"Example.com", "@example.com", "example.com:443", "*.example.com", "localhost", "192.0.2.1", "ok.example"}},
-			[]string{"values[0]", "values[1]", "values[2]", "values[3]", "values[4]", "values[5]"}},
+		{
+			"bad domains",
+			RemoteEmailAllowlist{Mode: AllowEmailDomain, Values: []string{"Example.com", "@example.com", "example.com:443", "*.example.com", "localhost", "192.0.2.1", "ok.example"}},
+			[]string{"values[0]", "values[1]", "values[2]", "values[3]", "values[4]", "values[5]"},
+		},
 		{"unknown mode", RemoteEmailAllowlist{Mode: "all"}, []string{"mode"}},
 	}
 	for _, tt := range tests {

@@ -186,7 +186,7 @@ func (lx *lexer) token() token {
 }
 
 // quoted reads a literal delimited by q, where a doubled q is an escaped q
-// and, for E'' strings, a backslash escapes the next byte.
+// and, for E” strings, a backslash escapes the next byte.
 func (lx *lexer) quoted(q byte, backslash bool) string {
 	lx.advance(1)
 	var b strings.Builder

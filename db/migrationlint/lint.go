@@ -527,8 +527,10 @@ func LintFS(fsys fs.FS) ([]Finding, error) {
 		}
 		v, _ := strconv.ParseInt(m[1], 10, 64)
 		if v != want {
-			out = append(out, Finding{File: name, Line: 1, Rule: RuleSequence,
-				Message: fmt.Sprintf("version %d where %d was expected: versions run 1, 2, 3, … without gaps or duplicates", v, want)})
+			out = append(out, Finding{
+				File: name, Line: 1, Rule: RuleSequence,
+				Message: fmt.Sprintf("version %d where %d was expected: versions run 1, 2, 3, … without gaps or duplicates", v, want),
+			})
 		}
 		want = v + 1
 	}

@@ -48,13 +48,18 @@ func TestOPS37_LintRejects(t *testing.T) {
 		{"00015_concurrent_index.sql", nil},
 		{"00016_tricky.sql", nil},
 		{"00017_each_destructive.sql", []where{
-			{4, migrationlint.RuleDestructive}, {5, migrationlint.RuleDestructive}, {6, migrationlint.RuleDestructive},
-			{7, migrationlint.RuleDestructive}, {8, migrationlint.RuleDestructive},
+			{4, migrationlint.RuleDestructive},
+			{5, migrationlint.RuleDestructive},
+			{6, migrationlint.RuleDestructive},
+			{7, migrationlint.RuleDestructive},
+			{8, migrationlint.RuleDestructive},
 		}},
 		{"00018_contract_without_floor.sql", []where{{1, migrationlint.RuleContractFloor}}},
 		{"00019_session_settings.sql", []where{
-			{2, migrationlint.RuleLockTimeout}, {2, migrationlint.RuleSessionSetting},
-			{3, migrationlint.RuleStatementTimeout}, {5, migrationlint.RuleAppendOnlyIndex},
+			{2, migrationlint.RuleLockTimeout},
+			{2, migrationlint.RuleSessionSetting},
+			{3, migrationlint.RuleStatementTimeout},
+			{5, migrationlint.RuleAppendOnlyIndex},
 		}},
 		{"00020_late_timeouts.sql", []where{
 			{3, migrationlint.RuleLockTimeout}, {4, migrationlint.RuleStatementTimeout}, {5, migrationlint.RuleAnnotation},
@@ -116,4 +121,3 @@ func join(fs []migrationlint.Finding) string {
 	}
 	return b.String()
 }
-

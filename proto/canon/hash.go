@@ -98,13 +98,13 @@ func NormalizeManifest(m proto.Manifest) (proto.Manifest, error) {
 // contains a NUL byte (ErrCodeNUL) is refused. The size limit
 // (proto.MaxCodeBytes) is the callers' request rule, not part of the hash.
 func NormalizeCode(code string) (string, error) {
-	if strings.IndexByte(code, 0) >= 0 {
+	if strings.ContainsRune(code, 0) {
 		return "", ErrCodeNUL
 	}
 	if !utf8.ValidString(code) {
 		return "", ErrCodeUTF8
 	}
-	if strings.IndexByte(code, '\r') < 0 {
+	if !strings.ContainsRune(code, '\r') {
 		return code, nil
 	}
 	return strings.ReplaceAll(strings.ReplaceAll(code, "\r\n", "\n"), "\r", "\n"), nil

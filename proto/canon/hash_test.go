@@ -318,12 +318,12 @@ func TestValidHash(t *testing.T) {
 	tests := map[string]bool{
 		vector1Hash: true,
 		vector2Hash: true,
-		"sha256:B5E89B10EA86A30BF574029B4B72D229BDBDAC5E9E50F30E06CEFC49F4B6DF42": false,
-		"sha256:b5e89b10ea86a30bf574029b4b72d229bdbdac5e9e50f30e06cefc49f4b6df4":  false,
+		"sha256:B5E89B10EA86A30BF574029B4B72D229BDBDAC5E9E50F30E06CEFC49F4B6DF42":  false,
+		"sha256:b5e89b10ea86a30bf574029b4b72d229bdbdac5e9e50f30e06cefc49f4b6df4":   false,
 		"sha256:b5e89b10ea86a30bf574029b4b72d229bdbdac5e9e50f30e06cefc49f4b6df422": false,
-		"sha512:b5e89b10ea86a30bf574029b4b72d229bdbdac5e9e50f30e06cefc49f4b6df42": false,
-		"b5e89b10ea86a30bf574029b4b72d229bdbdac5e9e50f30e06cefc49f4b6df42":        false,
-		"sha256:g5e89b10ea86a30bf574029b4b72d229bdbdac5e9e50f30e06cefc49f4b6df42": false,
+		"sha512:b5e89b10ea86a30bf574029b4b72d229bdbdac5e9e50f30e06cefc49f4b6df42":  false,
+		"b5e89b10ea86a30bf574029b4b72d229bdbdac5e9e50f30e06cefc49f4b6df42":         false,
+		"sha256:g5e89b10ea86a30bf574029b4b72d229bdbdac5e9e50f30e06cefc49f4b6df42":  false,
 		"": false,
 	}
 	for in, want := range tests {

@@ -77,8 +77,7 @@ func UnknownVariables(environ []string) []Unknown {
 		if !strings.HasPrefix(name, "MCPBOX_") {
 			continue
 		}
-		base := strings.TrimSuffix(name, "_FILE")
-		if _, ok := slices.BinarySearch(known, base); ok {
+		if isKnown(known, name) || isKnown(known, strings.TrimSuffix(name, "_FILE")) {
 			continue
 		}
 		out = append(out, Unknown{Name: name, Nearest: nearest(name, known)})
@@ -114,4 +113,9 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
+}
+
+func isKnown(known []string, name string) bool {
+	_, ok := slices.BinarySearch(known, name)
+	return ok
 }

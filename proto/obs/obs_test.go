@@ -43,7 +43,7 @@ func TestOPS15_LogLinesUseTheClosedKeyList(t *testing.T) {
 			log.InfoContext(r.Context(), "inside", obs.KeyTool, "x")
 			w.WriteHeader(http.StatusAccepted)
 		})))
-	r := httptest.NewRequest(http.MethodPost, "/mcp", nil)
+	r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/mcp", nil)
 	r.Header.Set(proto.HeaderRequestID, "client-id.1")
 	h.ServeHTTP(httptest.NewRecorder(), r)
 	log.Info("no request")
@@ -95,7 +95,7 @@ func TestOPS16_RequestIDPolicy(t *testing.T) {
 		h := obs.RequestIDMiddleware(tc.policy, http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
 			seen = obs.RequestID(r.Context())
 		}))
-		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/", nil)
 		r.Header.Set(proto.HeaderRequestID, tc.in)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
@@ -123,7 +123,7 @@ func TestAccessLogRecoversPanics(t *testing.T) {
 		panic("boom: secret internals")
 	})))
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/x", nil))
+	h.ServeHTTP(w, httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/x", nil))
 	if w.Code != 500 || strings.Contains(w.Body.String(), "secret internals") || !strings.Contains(w.Body.String(), `"code":"internal"`) {
 		t.Errorf("panic answer: %d %s", w.Code, w.Body)
 	}

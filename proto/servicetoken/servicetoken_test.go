@@ -1,6 +1,7 @@
 package servicetoken_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -20,7 +21,7 @@ const (
 
 func call(t *testing.T, h http.Handler, token string) int {
 	t.Helper()
-	r := httptest.NewRequest(http.MethodPost, "/v1/execute", nil)
+	r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/v1/execute", nil)
 	if token != "" {
 		r.Header.Set(proto.HeaderServiceToken, token)
 	}
@@ -67,7 +68,7 @@ func TestAuthorizationHeaderIsNotACarrier(t *testing.T) {
 	t.Parallel()
 	c := servicetoken.New(prometheus.NewRegistry(), "backend", newToken, "")
 	h := c.Guard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
-	r := httptest.NewRequest(http.MethodGet, "/internal/v1/catalog", nil)
+	r := httptest.NewRequestWithContext(context.Background(), http.MethodGet, "/internal/v1/catalog", nil)
 	r.Header.Set("Authorization", "Bearer "+newToken)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)

@@ -26,8 +26,12 @@ func TestRunServesHealthMetricsAndGuardedStubs(t *testing.T) {
 		t.Errorf("metrics %d", code)
 	}
 	for _, route := range []struct{ method, path string }{
-		{"POST", proto.PathSandboxExecute}, {"POST", proto.PathSandboxAnalyze}, {"GET", proto.PathSandboxPackages},
-		{"POST", proto.PathSandboxDiscover}, {"POST", proto.PathSandboxMCPCall}, {"POST", proto.PathSandboxFetch},
+		{"POST", proto.PathSandboxExecute},
+		{"POST", proto.PathSandboxAnalyze},
+		{"GET", proto.PathSandboxPackages},
+		{"POST", proto.PathSandboxDiscover},
+		{"POST", proto.PathSandboxMCPCall},
+		{"POST", proto.PathSandboxFetch},
 	} {
 		if code, body := lifecycletest.Do(t, route.method, base+route.path); code != 401 || !strings.Contains(body, `"code":"unauthenticated"`) {
 			t.Errorf("%s %s without token: %d %s", route.method, route.path, code, body)

@@ -530,3 +530,106 @@ func TestMigrateFailureStartsNothing(t *testing.T) {
 		t.Errorf("services started after a failed migration: %v", started)
 	}
 }
+
+// OPS-2 (and OPS-4) end to end: with no server to use, devstack creates a TCP-only private cluster in
+// <data>/pg, records it in dev.env, stops it on Ctrl-C, and a second run finds the data again with
+// dev.env byte-identical.
+func TestOPS2_PrivateClusterAcrossTwoRuns(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("initdb"); err != nil {
+		if dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb"); len(dirs) == 0 {
+			t.Skip("PostgreSQL is not installed")
+		}
+	}
+	tmp := t.TempDir()
+	if os.Geteuid() == 0 { // user postgres must reach <tmp>/data/pg
+		for d := tmp; d != filepath.Dir(d) && d != os.TempDir(); d = filepath.Dir(d) {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	data := filepath.Join(tmp, "data")
+	pgAddr := freeAddrs(t, 1)[0]
+	_, pgPort, _ := net.SplitHostPort(pgAddr)
+	env := []string{"MCPBOX_DEV_PG_PORT=" + pgPort, "FAKE_MIGRATE_DB=1"}
+	t.Cleanup(func() { // whatever happens, leave no server behind
+		_ = exec.Command("runuser", "-u", "postgres", "--", "pg_ctl", "stop", "-D", filepath.Join(data, "pg", "data"), "-m", "immediate").Run()
+		_ = exec.Command("pg_ctl", "stop", "-D", filepath.Join(data, "pg", "data"), "-m", "immediate").Run()
+	})
+
+	devEnv := filepath.Join(data, "dev.env")
+	var first []byte
+	for run, rows := range []string{"1", "2"} {
+		r := startDevstack(t, runOpts{data: data, noDB: true, env: env})
+		r.waitOutput(bannerEnd, 120*time.Second)
+		out := r.out.String()
+		if want := "MCPbox is running (dev mode; PostgreSQL: private cluster on " + pgAddr + ")"; !strings.Contains(out, want) {
+			t.Errorf("run %d: banner lacks %q", run+1, want)
+		}
+		if want := "migrate  | marker rows: " + rows + "\n"; !strings.Contains(out, want) {
+			t.Errorf("run %d: want %q: the data did not survive", run+1, want)
+		}
+		raw, err := os.ReadFile(devEnv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi, err := os.Stat(devEnv); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("dev.env mode %v (%v)", fi.Mode().Perm(), err)
+		}
+		if run == 0 {
+			first = raw
+			for _, key := range []string{"MCPBOX_BACKEND_TOKEN=", "MCPBOX_SANDBOX_TOKEN=", "MCPBOX_GATEWAY_TOKEN=", "MCPBOX_ENCRYPTION_KEY=",
+				"MCPBOX_ENCRYPTION_KEY_ID=1\n", "MCPBOX_SETUP_CODE=", "MCPBOX_DEV_DB=private\n", "MCPBOX_DATABASE_URL=postgres://mcpbox:"} {
+				if !bytes.Contains(raw, []byte("\n"+key)) {
+					t.Errorf("dev.env lacks %s", key)
+				}
+			}
+			if !bytes.Contains(raw, []byte("@"+pgAddr+"/mcpbox")) {
+				t.Errorf("dev.env's MCPBOX_DATABASE_URL does not point at %s", pgAddr)
+			}
+		} else if !bytes.Equal(raw, first) {
+			t.Errorf("dev.env changed on the second run:\n%s\nwas:\n%s", raw, first)
+		}
+
+		r.signal(syscall.SIGINT)
+		if code := r.wait(30 * time.Second); code != 0 {
+			t.Errorf("run %d: exit code %d", run+1, code)
+		}
+		if !strings.Contains(r.out.String(), "devstack | stopping the private cluster\n") {
+			t.Errorf("run %d: the cluster was not stopped", run+1)
+		}
+		r.addrs["MCPBOX_DEV_PG_PORT"] = pgAddr
+		r.assertGone()
+		if _, err := os.Stat(filepath.Join(data, "pg", "data", "postmaster.pid")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("run %d: postmaster.pid remains (%v)", run+1, err)
+		}
+	}
+}
+
+// §1.3 step 6: Pdeathsig, set from the thread that forked each child, means killing devstack outright
+// leaves no service behind.
+func TestKillingDevstackLeavesNoOrphans(t *testing.T) {
+	t.Parallel()
+	r := startDevstack(t, runOpts{})
+	r.waitOutput(bannerEnd, 60*time.Second)
+	r.signal(syscall.SIGKILL)
+	r.wait(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		alive := 0
+		for _, e := range r.events_() {
+			if e.what == "start" && syscall.Kill(e.pid, 0) == nil {
+				alive++
+			}
+		}
+		if alive == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d services outlived devstack", alive)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.assertGone()
+}

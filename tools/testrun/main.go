@@ -62,6 +62,7 @@ func run(args []string, out io.Writer) int {
 	}
 	cfg := config{
 		root:    abs,
+		logDir:  filepath.Join(abs, ".cache", "test-logs"),
 		ci:      isCI(os.Getenv("CI")),
 		envURL:  os.Getenv("MCPBOX_TEST_DATABASE_URL"),
 		environ: os.Environ(),
@@ -73,7 +74,7 @@ func run(args []string, out io.Writer) int {
 	}
 	ctx, stop := withSignals(context.Background(), out)
 	defer stop()
-	runner := &pipeline.Runner{LogDir: filepath.Join(abs, ".cache", "test-logs"), Out: out, Budget: budget}
+	runner := &pipeline.Runner{LogDir: cfg.logDir, Out: out, Budget: budget}
 	return execute(ctx, runner, st.stages(), st.cleanup, out)
 }
 

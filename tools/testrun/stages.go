@@ -38,6 +38,7 @@ const (
 // config is what main reads from flags and the environment.
 type config struct {
 	root    string
+	logDir  string // .cache/test-logs
 	ci      bool
 	envURL  string   // MCPBOX_TEST_DATABASE_URL
 	environ []string // os.Environ()
@@ -97,7 +98,16 @@ func (s *state) cleanup(ctx context.Context) {
 	if s.cluster == nil {
 		return
 	}
-	if err := s.cluster.Stop(ctx); err != nil {
+	// The postgres stage's log is closed by now: append to it.
+	log := io.Discard
+	if s.cfg.logDir != "" {
+		f, err := os.OpenFile(filepath.Join(s.cfg.logDir, "postgres.log"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err == nil {
+			defer func() { _ = f.Close() }()
+			log = f
+		}
+	}
+	if err := s.cluster.Stop(ctx, log); err != nil {
 		_, _ = fmt.Fprintf(os.Stderr, "testrun: stop throwaway cluster: %v\n", err)
 	}
 }

