@@ -45,7 +45,8 @@ SQLC := GOWORK=off go tool -modfile=../tools/go.mod sqlc
 pin-version   = $(shell awk '$$1 == "$(2)" { print $$2 }' $(CURDIR)/tools/pins/$(1)/go.mod)
 GOLANGCI_LINT := $(CACHEBIN)/golangci-lint-$(call pin-version,golangci-lint,github.com/golangci/golangci-lint/v2)-$(GOVERSION)
 BENCHSTAT     := $(CACHEBIN)/benchstat-$(call pin-version,benchstat,golang.org/x/perf)-$(GOVERSION)
-LINT          := $(GOLANGCI_LINT) run --config $(CURDIR)/.golangci.yml
+# --allow-serial-runners waits for another golangci-lint (sharing its cache) instead of failing.
+LINT          := $(GOLANGCI_LINT) run --allow-serial-runners --config $(CURDIR)/.golangci.yml
 
 # $(call each-mod,DIRS,COMMAND): run COMMAND in every module in DIRS that has Go
 # packages (GOWORK=off outside go.work), report each failure, fail at the end.

@@ -81,19 +81,15 @@ func newVersionStore() (database.Store, error) {
 	return vs, nil
 }
 
-func newMigrator(sqlDB *sql.DB, logger *slog.Logger) (*goose.Provider, error) {
+func newMigrator(sqlDB *sql.DB) (*goose.Provider, error) {
 	locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(lockPollSeconds, lockPollTries))
 	if err != nil {
 		return nil, fmt.Errorf("db: migration lock: %w", err)
 	}
-	opts := []goose.ProviderOption{
-		goose.WithSessionLocker(locker),
-		goose.WithDisableGlobalRegistry(true),
-	}
-	if logger != nil {
-		opts = append(opts, goose.WithSlog(logger), goose.WithVerbose(true))
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, Migrations(), opts...)
+	// goose stays silent (its log keys are not those of operations.md §3.1);
+	// Migrate and MigrateDown log each migration themselves.
+	p, err := goose.NewProvider(goose.DialectPostgres, sqlDB, Migrations(),
+		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return nil, fmt.Errorf("db: load migrations: %w", err)
 	}
@@ -109,6 +105,7 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 		return nil, err
 	}
 	res, err := s.migrator.Up(ctx)
+	s.logResults(ctx, "migration applied", res)
 	if err != nil {
 		return appliedVersions(res), fmt.Errorf("db: migrate up: %w", err)
 	}
@@ -120,10 +117,22 @@ func (s *Store) Migrate(ctx context.Context) ([]int64, error) {
 // The caller decides whether that is allowed (dev mode or --force).
 func (s *Store) MigrateDown(ctx context.Context, toVersion int64) ([]int64, error) {
 	res, err := s.migrator.DownTo(ctx, toVersion)
+	s.logResults(ctx, "migration rolled back", res)
 	if err != nil {
 		return appliedVersions(res), fmt.Errorf("db: migrate down to %d: %w", toVersion, err)
 	}
 	return appliedVersions(res), nil
+}
+
+// logResults logs each successful migration with the keys of
+// operations.md §3.1 ("migration", "duration_ms").
+func (s *Store) logResults(ctx context.Context, msg string, res []*goose.MigrationResult) {
+	for _, r := range res {
+		if r != nil && r.Source != nil && r.Error == nil {
+			s.log.InfoContext(ctx, msg, slog.String("migration", path.Base(r.Source.Path)),
+				slog.Int64("duration_ms", r.Duration.Milliseconds()))
+		}
+	}
 }
 
 func appliedVersions(res []*goose.MigrationResult) []int64 {

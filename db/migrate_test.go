@@ -1,9 +1,12 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -97,6 +100,7 @@ func TestOPS36_MigrateUpDownUp(t *testing.T) {
 		if diff := cmp.Diff(first[kind], second[kind]); diff != "" {
 			t.Errorf("%s after up → down → up differs (-first +second):\n%s", kind, diff)
 		}
+		t.Logf("compared %s: %d lines", kind, len(first[kind]))
 	}
 	if v, err := st.SchemaVersion(ctx); err != nil || v != db.NewestMigration() {
 		t.Errorf("schema version = %d, %v; want %d", v, err, db.NewestMigration())
@@ -334,4 +338,37 @@ func connect(t *testing.T, dsn string) *pgx.Conn {
 	}
 	t.Cleanup(func() { _ = conn.Close(context.Background()) })
 	return conn
+}
+
+// TestMigrate_LogsEachMigration: with a logger, each applied migration is one
+// INFO line using only keys of operations.md §3.1.
+func TestMigrate_LogsEachMigration(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	st, err := db.Open(t.Context(), dbtest.EmptyURL(t), db.WithLogger(slog.New(slog.NewJSONHandler(&buf, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var migrations []string
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		for key := range rec {
+			if !slices.Contains([]string{"time", "level", "msg", "migration", "duration_ms"}, key) {
+				t.Errorf("log line %q has key %q outside the operations.md §3.1 list", line, key)
+			}
+		}
+		if rec["msg"] == "migration applied" {
+			migrations = append(migrations, fmt.Sprint(rec["migration"]))
+		}
+	}
+	if len(migrations) != int(db.NewestMigration()) || !strings.HasPrefix(migrations[0], "00001_") {
+		t.Errorf("logged migrations %v, want one line per migration from 00001", migrations)
+	}
 }

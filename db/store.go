@@ -36,6 +36,7 @@ type Store struct {
 	sqlDB    *sql.DB
 	migrator *goose.Provider
 	versions database.Store
+	log      *slog.Logger
 }
 
 // Option configures Open.
@@ -59,8 +60,9 @@ func WithConnectTimeout(d time.Duration) Option {
 	return func(o *options) { o.connectTimeout = d }
 }
 
-// WithLogger sets the logger for connection retries and applied migrations.
-// Without it the store logs nothing.
+// WithLogger sets the logger for connection retries (WARN) and applied or
+// rolled-back migrations (INFO), using only the log keys of operations.md
+// §3.1. Without it the store logs nothing.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) { o.logger = l }
 }
@@ -91,14 +93,13 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	sqlDB := stdlib.OpenDBFromPool(pool)
-	migrator, err := newMigrator(sqlDB, o.logger)
+	versions, err := newVersionStore()
 	if err != nil {
-		_ = sqlDB.Close()
 		pool.Close()
 		return nil, err
 	}
-	versions, err := newVersionStore()
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	migrator, err := newMigrator(sqlDB)
 	if err != nil {
 		_ = sqlDB.Close()
 		pool.Close()
@@ -110,6 +111,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		sqlDB:    sqlDB,
 		migrator: migrator,
 		versions: versions,
+		log:      logger,
 	}, nil
 }
 
@@ -134,7 +136,7 @@ func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, timeout time.Durat
 				attempt, time.Since(start).Round(time.Millisecond), err)
 		}
 		logger.WarnContext(ctx, "database not reachable yet, retrying",
-			slog.Int("attempt", attempt), slog.Duration("retry_in", wait), slog.String("error", err.Error()))
+			slog.Int("attempt", attempt), slog.String("error", err.Error()))
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -146,11 +148,10 @@ func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, timeout time.Durat
 	}
 }
 
-// Close closes the migration handle and the pool, waiting for connections in
-// use to be released.
+// Close closes the migration handle (and with it the database/sql view of the
+// pool) and the pool, waiting for connections in use to be released.
 func (s *Store) Close() {
 	_ = s.migrator.Close()
-	_ = s.sqlDB.Close()
 	s.pool.Close()
 }
 

@@ -1,8 +1,10 @@
 package db_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -380,7 +382,7 @@ func TestStore_PingAndStats(t *testing.T) {
 // for the connect timeout and then fails naming the attempts.
 func TestOpen_RetriesUntilDeadline(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,9 +390,10 @@ func TestOpen_RetriesUntilDeadline(t *testing.T) {
 	if err := ln.Close(); err != nil {
 		t.Fatal(err)
 	}
+	var logs bytes.Buffer
 	start := time.Now()
 	_, err = db.Open(t.Context(), "postgres://nobody@"+addr+"/none?sslmode=disable&connect_timeout=1",
-		db.WithConnectTimeout(700*time.Millisecond))
+		db.WithConnectTimeout(700*time.Millisecond), db.WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 	elapsed := time.Since(start)
 	if err == nil {
 		t.Fatal("Open succeeded with nothing listening")
@@ -400,6 +403,9 @@ func TestOpen_RetriesUntilDeadline(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "attempts") {
 		t.Errorf("error %q does not say how many attempts were made", err)
+	}
+	if n := strings.Count(logs.String(), `"msg":"database not reachable yet, retrying","attempt":`); n < 2 {
+		t.Errorf("%d retry log lines, want one per failed attempt before the last:\n%s", n, logs.String())
 	}
 }
 

@@ -123,7 +123,7 @@ func templateNameFor(fsys fs.FS) (string, error) {
 		if err != nil {
 			return "", fmt.Errorf("read migration: %w", err)
 		}
-		fmt.Fprintf(h, "%s\x00%d\x00", name, len(data))
+		_, _ = fmt.Fprintf(h, "%s\x00%d\x00", name, len(data))
 		h.Write(data)
 	}
 	return templatePrefix + hex.EncodeToString(h.Sum(nil))[:8], nil
@@ -373,4 +373,38 @@ func randomHex(t testing.TB) string {
 		t.Fatalf("dbtest: random name: %v", err)
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// Exec runs statements on the database at dsn, outside any Store: tests use
+// it to set up states the API cannot create (a raised schema floor, a
+// migration from a newer release, a dropped connection).
+func Exec(t testing.TB, dsn, sql string, args ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), connectTimeout)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("dbtest: connect: %v", err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatalf("dbtest: %s: %v", sql, err)
+	}
+}
+
+// Drop drops the database at dsn now (its t.Cleanup drop then finds nothing):
+// tests use it to take the database away from a running service.
+func Drop(t testing.TB, dsn string) {
+	t.Helper()
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	admin, err := withDatabase(dsn, "postgres")
+	if err != nil {
+		t.Fatalf("dbtest: %v", err)
+	}
+	if err := dropDatabase(admin, cfg.Database); err != nil {
+		t.Fatalf("dbtest: drop %s: %v", cfg.Database, err)
+	}
 }

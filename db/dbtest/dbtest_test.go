@@ -74,20 +74,23 @@ func TestOPS7_ClonePerTest(t *testing.T) {
 // TestOPS7_CloneDroppedAfterTest: the clone is dropped in t.Cleanup.
 func TestOPS7_CloneDroppedAfterTest(t *testing.T) {
 	t.Parallel()
+	srv := connect(t)
 	var name string
-	//nolint:paralleltest // the parent checks the drop after this subtest returns, so it must not be parallel
+	// The parent's cleanup runs after the subtest and its cleanups finished.
+	t.Cleanup(func() {
+		defer srv.close()
+		exists, err := srv.exists(context.Background(), name)
+		if err != nil {
+			t.Error(err)
+		}
+		if name == "" || exists {
+			t.Errorf("database %q still exists after its test ended", name)
+		}
+	})
 	t.Run("uses a clone", func(t *testing.T) {
+		t.Parallel()
 		name, _ = dbName(t, URL(t))
 	})
-	srv := connect(t)
-	defer srv.close()
-	exists, err := srv.exists(t.Context(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if name == "" || exists {
-		t.Errorf("database %q still exists after its test ended", name)
-	}
 }
 
 // TestOPS7_TemplateKeyedByMigrations: the template name is a function of the

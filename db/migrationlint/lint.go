@@ -351,7 +351,7 @@ func (l *linter) destructive(st statement) {
 		"otherwise expand: add the new column, table or constraint and stop using the old one"
 	switch {
 	case st.word(0, "DROP"):
-		l.add(st.line, RuleDestructive, "%s is destructive; %s", phrase(st, 0, 2), hint)
+		l.add(st.line, RuleDestructive, "%s is destructive; %s", phrase(st, 0), hint)
 		return
 	case st.word(0, "TRUNCATE"):
 		l.add(st.line, RuleDestructive, "TRUNCATE is destructive; %s", hint)
@@ -363,9 +363,9 @@ func (l *linter) destructive(st statement) {
 		t := st.tokens[i]
 		switch {
 		case st.word(i, "DROP"):
-			l.add(t.line, RuleDestructive, "%s … %s is destructive; %s", phrase(st, 0, 2), phrase(st, i, 2), hint)
+			l.add(t.line, RuleDestructive, "%s … %s is destructive; %s", phrase(st, 0), phrase(st, i), hint)
 		case st.word(i, "RENAME"):
-			l.add(t.line, RuleDestructive, "%s … RENAME is destructive; %s", phrase(st, 0, 2), hint)
+			l.add(t.line, RuleDestructive, "%s … RENAME is destructive; %s", phrase(st, 0), hint)
 		case st.word(i, "SET") && st.word(i+1, "NOT") && st.word(i+2, "NULL"):
 			l.add(t.line, RuleDestructive, "SET NOT NULL is destructive (use a CHECK (… IS NOT NULL) NOT VALID, "+
 				"validated later); %s", hint)
@@ -493,10 +493,10 @@ func relationName(st statement, i int) (string, bool) {
 	return name, ok
 }
 
-// phrase joins up to n words from token i, for messages.
-func phrase(st statement, i, n int) string {
+// phrase joins up to two words from token i, for messages ("DROP TABLE").
+func phrase(st statement, i int) string {
 	var words []string
-	for ; i < len(st.tokens) && len(words) < n; i++ {
+	for ; i < len(st.tokens) && len(words) < 2; i++ {
 		if st.tokens[i].kind != tokWord {
 			break
 		}

@@ -4,7 +4,7 @@
 //
 //   - a Config struct declares each variable in its field tags:
 //     `env:"MCPBOX_X" default:"30s" help:"..." required:"true" enum:"a,b"
-//     min:"1" max:"10" rule:"listen|url|hex64"`;
+//     min:"1" max:"10" rule:"listen|url|hex64|keylist"`;
 //   - Load reports every problem at once, one line each, naming the variable
 //     and the rule; the caller exits 2 on an *Error;
 //   - the Secret, Token and DSN types never print their value (Token adds a

@@ -218,7 +218,7 @@ func check(rep *Report, f Field, raw string) {
 			}
 		}
 	}
-	if f.Kind == KindToken && f.Rule != "hex64" {
+	if f.Kind == KindToken && f.Rule == "" { // keys have their own rules (hex64, keylist)
 		if err := CheckStrength(raw, MinTokenBytes); err != nil {
 			rep.Weakf(f.Name, "%v", err)
 		}

@@ -31,7 +31,7 @@ func migrate(ctx context.Context, args, environ []string, stdout io.Writer) erro
 	defer store.Close()
 	switch sub {
 	case "up":
-		return applyMigrations(ctx, log, store)
+		return applyMigrations(ctx, store)
 	case "status":
 		st, err := store.MigrateStatus(ctx)
 		if err != nil {
@@ -59,10 +59,7 @@ func migrate(ctx context.Context, args, environ []string, stdout io.Writer) erro
 		if !cfg.Dev() && !slices.Contains(args[1:], "--force") {
 			return errors.New("migrate down: refused outside dev mode without --force; in production roll back by redeploying the previous release")
 		}
-		undone, err := store.MigrateDown(ctx, 0)
-		for _, v := range undone {
-			log.Info("migration rolled back", obs.KeyMigration, v)
-		}
+		_, err := store.MigrateDown(ctx, 0) // logs each migration it rolls back
 		return err
 	}
 	return fmt.Errorf("unknown migrate command %q (want up, status, check or down)", sub)

@@ -53,7 +53,7 @@ func serve(ctx context.Context, environ []string, stdout io.Writer) error {
 	}
 	defer store.Close() // runs last, after both listeners have drained
 	if cfg.MigrateOnStart {
-		if err := applyMigrations(ctx, log, store); err != nil {
+		if err := applyMigrations(ctx, store); err != nil {
 			return err
 		}
 	}
@@ -98,16 +98,12 @@ func openStore(ctx context.Context, log *slog.Logger, cfg config.Store) (*db.Sto
 	return store, nil
 }
 
-func applyMigrations(ctx context.Context, log *slog.Logger, store *db.Store) error {
-	if err := store.CheckFloor(ctx); err != nil {
-		return err
-	}
-	applied, err := store.Migrate(ctx)
-	if err != nil {
+// applyMigrations applies pending migrations; Store.Migrate refuses a
+// database whose schema floor is above this binary.
+func applyMigrations(ctx context.Context, store *db.Store) error {
+	// Store.Migrate logs each migration it applies.
+	if _, err := store.Migrate(ctx); err != nil {
 		return fmt.Errorf("migrate: %w", err)
-	}
-	for _, v := range applied {
-		log.Info("migration applied", obs.KeyMigration, v)
 	}
 	return nil
 }

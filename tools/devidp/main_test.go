@@ -99,7 +99,12 @@ func TestTokenWithoutServerSignsFromState(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve", "--addr", addr, "--state", state}, io.Discard, io.Discard) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
 	waitReady(t, "http://"+addr+"/readyz")
 	verifyWith(t, "http://"+addr, tok, "http://127.0.0.1:8080/mcp")
 }
@@ -115,7 +120,7 @@ func tokenCmd(t *testing.T, args ...string) string {
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

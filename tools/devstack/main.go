@@ -3,7 +3,7 @@
 // them and stops them in reverse order on Ctrl-C (operations.md §1.3). `devstack compose-env` writes
 // deploy/compose/.env (operations.md §5.1).
 //
-//	devstack [-root DIR] [-bin DIR] [-data DIR] [-port-offset N] [-probe-addr ADDR|off] [-ready-timeout 30s]
+//	devstack [-root DIR] [-bin DIR] [-data DIR] [-sandbox-bin FILE] [-port-offset N] [-probe-addr ADDR|off] [-ready-timeout 30s]
 //	devstack compose-env [-root DIR] [-out FILE] [-version V]
 //
 // Exit status: 0 after a clean stop, 1 on a failed start or a dying service, 2 on a bad command line,

@@ -32,7 +32,7 @@ import (
 var (
 	buildOnce sync.Once
 	buildDir  string
-	buildErr  error
+	errBuild  error
 )
 
 func TestMain(m *testing.M) {
@@ -47,8 +47,8 @@ func TestMain(m *testing.M) {
 func binaries(t *testing.T) (devstack, bin string) {
 	t.Helper()
 	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "devstack-test-")
-		if buildErr != nil {
+		buildDir, errBuild = os.MkdirTemp("", "devstack-test-")
+		if errBuild != nil {
 			return
 		}
 		binDir := filepath.Join(buildDir, "bin")
@@ -57,21 +57,21 @@ func binaries(t *testing.T) (devstack, bin string) {
 			{filepath.Join(buildDir, "fakechild"), "./testdata/fakechild"},
 			{filepath.Join(binDir, "devidp"), "../devidp"},
 		} {
-			cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
+			cmd := exec.CommandContext(context.Background(), "go", "build", "-o", b.out, b.pkg)
 			cmd.Env = append(os.Environ(), "GOWORK=off")
 			if out, err := cmd.CombinedOutput(); err != nil {
-				buildErr = fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out)
+				errBuild = fmt.Errorf("go build %s: %w\n%s", b.pkg, err, out)
 				return
 			}
 		}
-		for _, role := range []string{"backend", "sandbox", "gateway", "edge"} {
-			if buildErr = os.Link(filepath.Join(buildDir, "fakechild"), filepath.Join(binDir, role)); buildErr != nil {
+		for _, role := range []string{"backend", "sandbox", "sandbox-e2e", "gateway", "edge"} {
+			if errBuild = os.Link(filepath.Join(buildDir, "fakechild"), filepath.Join(binDir, role)); errBuild != nil {
 				return
 			}
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if errBuild != nil {
+		t.Fatal(errBuild)
 	}
 	return filepath.Join(buildDir, "devstack"), filepath.Join(buildDir, "bin")
 }
@@ -107,7 +107,8 @@ type running struct {
 	addrs  map[string]string
 	data   string
 	events string
-	exit   chan error
+	done   chan struct{} // closed when devstack has exited
+	err    error         // its exit, valid after done
 }
 
 type runOpts struct {
@@ -115,6 +116,7 @@ type runOpts struct {
 	addrs map[string]string // reuse addresses
 	env   []string          // extra KEY=value
 	noDB  bool              // do not set MCPBOX_DATABASE_URL
+	args  []string          // extra flags
 }
 
 func freeAddrs(t *testing.T, n int) []string {
@@ -122,7 +124,7 @@ func freeAddrs(t *testing.T, n int) []string {
 	var lns []net.Listener
 	var out []string
 	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -166,21 +168,25 @@ func startDevstack(t *testing.T, o runOpts) *running {
 	env = append(env, "FAKE_EVENTS="+events, "MCPBOX_SHUTDOWN_TIMEOUT=5s")
 	env = append(env, o.env...)
 
-	cmd := exec.Command(devstack, "-root", filepath.Dir(o.data), "-bin", bin, "-data", o.data, "-probe-addr", "off")
+	args := append([]string{"-root", filepath.Dir(o.data), "-bin", bin, "-data", o.data, "-probe-addr", "off"}, o.args...)
+	cmd := exec.CommandContext(context.Background(), devstack, args...)
 	cmd.Env = env
 	out := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	r := &running{t: t, cmd: cmd, out: out, addrs: o.addrs, data: o.data, events: events, exit: make(chan error, 1)}
-	go func() { r.exit <- cmd.Wait() }()
+	r := &running{t: t, cmd: cmd, out: out, addrs: o.addrs, data: o.data, events: events, done: make(chan struct{})}
+	go func() {
+		r.err = cmd.Wait()
+		close(r.done)
+	}()
 	t.Cleanup(func() {
 		select {
-		case <-r.exit:
+		case <-r.done:
 		default:
 			_ = cmd.Process.Kill()
-			<-r.exit
+			<-r.done
 		}
 		if t.Failed() {
 			t.Logf("devstack output:\n%s", out.String())
@@ -198,12 +204,11 @@ func (r *running) waitOutput(s string, within time.Duration) {
 			return
 		}
 		select {
-		case err := <-r.exit:
-			r.exit <- err
+		case <-r.done:
 			if strings.Contains(r.out.String(), s) {
 				return
 			}
-			r.t.Fatalf("devstack exited (%v) before printing %q", err, s)
+			r.t.Fatalf("devstack exited (%v) before printing %q", r.err, s)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
@@ -214,14 +219,13 @@ func (r *running) waitOutput(s string, within time.Duration) {
 func (r *running) wait(within time.Duration) int {
 	r.t.Helper()
 	select {
-	case err := <-r.exit:
-		r.exit <- err
+	case <-r.done:
 		var ee *exec.ExitError
-		if errors.As(err, &ee) {
+		if errors.As(r.err, &ee) {
 			return ee.ExitCode()
 		}
-		if err != nil {
-			r.t.Fatal(err)
+		if r.err != nil {
+			r.t.Fatal(r.err)
 		}
 		return 0
 	case <-time.After(within):
@@ -243,7 +247,7 @@ type event struct {
 	detail     string
 }
 
-func (r *running) events_() []event {
+func (r *running) readEvents() []event {
 	r.t.Helper()
 	raw, err := os.ReadFile(r.events)
 	if errors.Is(err, os.ErrNotExist) {
@@ -272,7 +276,7 @@ func (r *running) events_() []event {
 
 func (r *running) rolesWith(what string) []string {
 	var out []string
-	for _, e := range r.events_() {
+	for _, e := range r.readEvents() {
 		if e.what == what {
 			out = append(out, e.role)
 		}
@@ -283,7 +287,7 @@ func (r *running) rolesWith(what string) []string {
 // assertGone checks that every process the fakes recorded has exited and every port is free.
 func (r *running) assertGone() {
 	r.t.Helper()
-	for _, e := range r.events_() {
+	for _, e := range r.readEvents() {
 		if e.what != "start" {
 			continue
 		}
@@ -292,7 +296,7 @@ func (r *running) assertGone() {
 		}
 	}
 	for name, addr := range r.addrs {
-		ln, err := net.Listen("tcp", addr)
+		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
 		if err != nil {
 			r.t.Errorf("%s %s not freed: %v", name, addr, err)
 			continue
@@ -358,7 +362,7 @@ func TestOPS5_BannerAfterEveryServiceIsReady(t *testing.T) {
 	verifyDevidpToken(t, "http://"+a["MCPBOX_DEVIDP_ADDR"], tok, remote)
 
 	// The services received their own variables only.
-	for _, e := range r.events_() {
+	for _, e := range r.readEvents() {
 		if e.what != "start" && e.what != "migrate" {
 			continue
 		}
@@ -443,11 +447,15 @@ func TestOPS6_SIGINTStopsChildrenInReverseOrder(t *testing.T) {
 	r.assertGone()
 }
 
-// OPS-6: SIGTERM is handled like Ctrl-C.
+// OPS-6: SIGTERM is handled like Ctrl-C. (This run also uses -sandbox-bin, as the e2e stack does.)
 func TestOPS6_SIGTERMStopsCleanly(t *testing.T) {
 	t.Parallel()
-	r := startDevstack(t, runOpts{})
+	_, bin := binaries(t)
+	r := startDevstack(t, runOpts{args: []string{"-sandbox-bin", filepath.Join(bin, "sandbox-e2e")}})
 	r.waitOutput(bannerEnd, 60*time.Second)
+	if !strings.Contains(r.out.String(), "sandbox  | sandbox listening (sandbox-e2e)\n") {
+		t.Error("the -sandbox-bin binary did not run as the sandbox")
+	}
 	r.signal(syscall.SIGTERM)
 	if code := r.wait(30 * time.Second); code != 0 {
 		t.Errorf("exit code %d, want 0", code)
@@ -458,7 +466,7 @@ func TestOPS6_SIGTERMStopsCleanly(t *testing.T) {
 // OPS-6: a taken port aborts the start and is named.
 func TestOPS6_TakenPortAbortsTheStart(t *testing.T) {
 	t.Parallel()
-	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	busy, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -554,8 +562,8 @@ func TestOPS2_PrivateClusterAcrossTwoRuns(t *testing.T) {
 	_, pgPort, _ := net.SplitHostPort(pgAddr)
 	env := []string{"MCPBOX_DEV_PG_PORT=" + pgPort, "FAKE_MIGRATE_DB=1"}
 	t.Cleanup(func() { // whatever happens, leave no server behind
-		_ = exec.Command("runuser", "-u", "postgres", "--", "pg_ctl", "stop", "-D", filepath.Join(data, "pg", "data"), "-m", "immediate").Run()
-		_ = exec.Command("pg_ctl", "stop", "-D", filepath.Join(data, "pg", "data"), "-m", "immediate").Run()
+		_ = exec.CommandContext(context.Background(), "runuser", "-u", "postgres", "--", "pg_ctl", "stop", "-D", filepath.Join(data, "pg", "data"), "-m", "immediate").Run()
+		_ = exec.CommandContext(context.Background(), "pg_ctl", "stop", "-D", filepath.Join(data, "pg", "data"), "-m", "immediate").Run()
 	})
 
 	devEnv := filepath.Join(data, "dev.env")
@@ -579,8 +587,10 @@ func TestOPS2_PrivateClusterAcrossTwoRuns(t *testing.T) {
 		}
 		if run == 0 {
 			first = raw
-			for _, key := range []string{"MCPBOX_BACKEND_TOKEN=", "MCPBOX_SANDBOX_TOKEN=", "MCPBOX_GATEWAY_TOKEN=", "MCPBOX_ENCRYPTION_KEY=",
-				"MCPBOX_ENCRYPTION_KEY_ID=1\n", "MCPBOX_SETUP_CODE=", "MCPBOX_DEV_DB=private\n", "MCPBOX_DATABASE_URL=postgres://mcpbox:"} {
+			for _, key := range []string{
+				"MCPBOX_BACKEND_TOKEN=", "MCPBOX_SANDBOX_TOKEN=", "MCPBOX_GATEWAY_TOKEN=", "MCPBOX_ENCRYPTION_KEY=",
+				"MCPBOX_ENCRYPTION_KEY_ID=1\n", "MCPBOX_SETUP_CODE=", "MCPBOX_DEV_DB=private\n", "MCPBOX_DATABASE_URL=postgres://mcpbox:",
+			} {
 				if !bytes.Contains(raw, []byte("\n"+key)) {
 					t.Errorf("dev.env lacks %s", key)
 				}
@@ -618,7 +628,7 @@ func TestKillingDevstackLeavesNoOrphans(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		alive := 0
-		for _, e := range r.events_() {
+		for _, e := range r.readEvents() {
 			if e.what == "start" && syscall.Kill(e.pid, 0) == nil {
 				alive++
 			}

@@ -30,6 +30,7 @@ func (e exitError) Unwrap() error { return e.err }
 // options are devstack's command line.
 type options struct {
 	root, bin, data string
+	sandboxBin      string
 	portOffset      int
 	probeAddr       string
 	readyTimeout    time.Duration
@@ -48,6 +49,7 @@ func run(args, environ []string, stdout, stderr io.Writer, sigs <-chan os.Signal
 	fs.StringVar(&o.root, "root", "", "repository root (default: the nearest directory above the working directory holding go.work)")
 	fs.StringVar(&o.bin, "bin", "", "directory of the service binaries (default <root>/bin)")
 	fs.StringVar(&o.data, "data", "", "data directory (default <root>/.data)")
+	fs.StringVar(&o.sandboxBin, "sandbox-bin", "", "sandbox binary (default <bin>/sandbox; e2e: <bin>/sandbox-e2e)")
 	offset := 0
 	if v := caller["MCPBOX_DEV_PORT_OFFSET"]; v != "" {
 		n, err := strconv.Atoi(v)
@@ -98,7 +100,10 @@ func (o *options) resolvePaths() error {
 	if o.data == "" {
 		o.data = filepath.Join(root, ".data")
 	}
-	for _, p := range []*string{&o.bin, &o.data} {
+	if o.sandboxBin == "" {
+		o.sandboxBin = filepath.Join(o.bin, "sandbox")
+	}
+	for _, p := range []*string{&o.bin, &o.data, &o.sandboxBin} {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return fmt.Errorf("path %s: %w", *p, err)

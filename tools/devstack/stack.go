@@ -81,7 +81,7 @@ func (s *stack) run(sigs <-chan os.Signal) error {
 		if s.stopAll(second) {
 			return exitError{130, nil}
 		}
-		var died childDied
+		var died childExitError
 		if errors.As(err, &died) {
 			s.con.Raw(died.report())
 		}
@@ -99,8 +99,8 @@ func (s *stack) run(sigs <-chan os.Signal) error {
 		if s.stopAll(second) {
 			return exitError{130, nil}
 		}
-		s.con.Raw(childDied{p}.report())
-		return exitError{1, fmt.Errorf("%s exited: %v", p.Name(), p.Err())}
+		s.con.Raw(childExitError{p}.report())
+		return exitError{1, fmt.Errorf("%s exited: %w", p.Name(), p.Err())}
 	case <-first:
 		s.con.Printf("stopping (press Ctrl-C again to kill everything at once)")
 		if s.stopAll(second) {
@@ -144,12 +144,12 @@ func (s *stack) stopAll(second <-chan struct{}) bool {
 	}
 }
 
-// childDied is a service that exited on its own.
-type childDied struct{ p *supervisor.Proc }
+// childExitError is a service that exited on its own.
+type childExitError struct{ p *supervisor.Proc }
 
-func (c childDied) Error() string { return fmt.Sprintf("%s exited: %v", c.p.Name(), c.p.Err()) }
+func (c childExitError) Error() string { return fmt.Sprintf("%s exited: %v", c.p.Name(), c.p.Err()) }
 
-func (c childDied) report() string {
+func (c childExitError) report() string {
 	var b strings.Builder
 	tail := c.p.Tail()
 	fmt.Fprintf(&b, "%s exited (%v). Its last %d lines:\n", c.p.Name(), c.p.Err(), len(tail))
@@ -177,7 +177,7 @@ func (s *stack) start(ctx context.Context) (banner.Info, error) {
 	defaults := settings.Defaults(s.opt.portOffset)
 	vars := settings.Resolve(defaults, file, s.caller)
 	choice, err := pgpick.Choose(ctx, pgpick.Input{
-		CallerURL: s.caller[devenv.DatabaseURL], Recorded: file[devenv.DevDB], ProbeAddr: s.opt.probeAddr,
+		CallerURL: s.caller[devenv.DatabaseURL], Recorded: vars[devenv.DevDB], ProbeAddr: s.opt.probeAddr,
 		Database: pgcluster.Database,
 	}, pgpick.Deps{
 		Answers: pgpick.Answers, EnsureDatabase: pgpick.EnsureDatabase, Say: s.con.Printf,
@@ -226,7 +226,7 @@ func (s *stack) start(ctx context.Context) (banner.Info, error) {
 	for _, name := range settings.Order() {
 		select {
 		case p := <-s.sup.Exited():
-			return banner.Info{}, childDied{p}
+			return banner.Info{}, childExitError{p}
 		default:
 		}
 		if err := s.startService(ctx, name, vars); err != nil {
@@ -310,6 +310,9 @@ func (s *stack) startService(ctx context.Context, name string, vars map[string]s
 		Name: name, Path: filepath.Join(s.opt.bin, name), Env: s.env(name, vars), Dir: s.opt.root,
 		StopTimeout: stopTimeout(vars),
 	}
+	if name == settings.Sandbox {
+		spec.Path = s.opt.sandboxBin
+	}
 	if name == settings.DevIDP {
 		spec.Args = []string{"serve", "--addr", vars[settings.DevIDPAddr], "--state", filepath.Join(s.opt.data, "devidp")}
 	}
@@ -320,7 +323,7 @@ func (s *stack) startService(ctx context.Context, name string, vars map[string]s
 	}
 	if err := supervisor.WaitReady(ctx, s.client, p, settings.ReadyURLs(name, vars), s.opt.readyTimeout); err != nil {
 		if errors.Is(err, supervisor.ErrExited) {
-			return childDied{p}
+			return childExitError{p}
 		}
 		return err
 	}
@@ -378,4 +381,3 @@ func (s *stack) displayPath(p string) string {
 	}
 	return p
 }
-

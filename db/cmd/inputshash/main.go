@@ -29,7 +29,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	dir := fl.String("dir", ".", "the db module directory")
 	toolsMod := fl.String("tools-mod", "", "the go.mod pinning sqlc (default <dir>/../tools/go.mod)")
 	fl.Usage = func() {
-		fmt.Fprintln(stderr, "usage: inputshash [-dir d] [-tools-mod f] write|check")
+		_, _ = fmt.Fprintln(stderr, "usage: inputshash [-dir d] [-tools-mod f] write|check")
 		fl.PrintDefaults()
 	}
 	if err := fl.Parse(args); err != nil {
@@ -45,22 +45,22 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch fl.Arg(0) {
 	case "write":
 		if err := inputshash.Write(*dir, *toolsMod); err != nil {
-			fmt.Fprintln(stderr, "inputshash:", err)
+			_, _ = fmt.Fprintln(stderr, "inputshash:", err)
 			return 1
 		}
 		return 0
 	case "check":
 		stale, err := inputshash.Check(*dir, *toolsMod)
 		if err != nil {
-			fmt.Fprintln(stderr, "inputshash:", err)
+			_, _ = fmt.Fprintln(stderr, "inputshash:", err)
 			return 1
 		}
 		if len(stale) == 0 {
 			return 0
 		}
-		fmt.Fprintln(stdout, "db/dbq is stale; run make generate. Changed since the last generate (in db/):")
+		_, _ = fmt.Fprintln(stdout, "db/dbq is stale; run make generate. Changed since the last generate (in db/):")
 		for _, name := range stale {
-			fmt.Fprintln(stdout, "  "+name)
+			_, _ = fmt.Fprintln(stdout, "  "+name)
 		}
 		return 1
 	default:

@@ -136,3 +136,17 @@ func Do(t testing.TB, method, url string, header ...string) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// Run runs run to completion (a subcommand, or a start that must fail) and
+// returns its logs and error.
+func Run(t testing.TB, run lifecycle.RunFunc, args []string, env map[string]string) (*Logs, error) {
+	t.Helper()
+	environ := make([]string, 0, len(env))
+	for k, v := range env {
+		environ = append(environ, k+"="+v)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	logs := &Logs{}
+	return logs, run(ctx, args, environ, logs)
+}

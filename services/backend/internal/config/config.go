@@ -18,7 +18,7 @@ type Store struct {
 	DatabaseURL   envcfg.DSN   `env:"MCPBOX_DATABASE_URL" required:"true" help:"PostgreSQL URL (pgx syntax)"`
 	EncryptionKey envcfg.Token `env:"MCPBOX_ENCRYPTION_KEY" required:"true" rule:"hex64" help:"64 hex characters, the AES-256 key for new ciphertexts"`
 	KeyID         int          `env:"MCPBOX_ENCRYPTION_KEY_ID" default:"1" min:"1" max:"255" help:"id of the current key, stored with each ciphertext"`
-	OldKeys       envcfg.Token `env:"MCPBOX_ENCRYPTION_OLD_KEYS" help:"id:hex64,… keys used only to decrypt during a rotation"`
+	OldKeys       envcfg.Token `env:"MCPBOX_ENCRYPTION_OLD_KEYS" rule:"keylist" help:"id:hex64,… keys used only to decrypt during a rotation"`
 	DBMaxConns    int          `env:"MCPBOX_DB_MAX_CONNS" default:"20" min:"2" max:"1000" help:"pool size per replica"`
 }
 

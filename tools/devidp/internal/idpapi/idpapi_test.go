@@ -103,8 +103,8 @@ func TestJWKSPublishesCurrentKey(t *testing.T) {
 func TestTokenClaimsVerifyAgainstPublishedKey(t *testing.T) {
 	t.Parallel()
 	srv, _ := newServer(t)
-	tok := mintToken(t, srv.URL, `{"sub":"alice","email":"alice@example.com","aud":"http://127.0.0.1:8080/mcp","scope":"openid email","ttl":"1h"}`)
-	parsed := verify(t, srv.URL, tok, "http://127.0.0.1:8080/mcp")
+	tok := mintToken(t, srv.URL, `{"sub":"alice","email":"alice@example.com","aud":"http://127.0.0.1:18080/mcp","scope":"openid email","ttl":"1h"}`)
+	parsed := verify(t, srv.URL, tok, "http://127.0.0.1:18080/mcp")
 	if sub, _ := parsed.Subject(); sub != "alice" {
 		t.Errorf("sub %q", sub)
 	}

@@ -35,7 +35,9 @@ func TestStreamKeepsTwentyLines(t *testing.T) {
 	var out bytes.Buffer
 	s := console.New(&out).Stream("edge", 20)
 	for i := range 50 {
-		fmt.Fprintf(s, "line %d\n", i)
+		if _, err := fmt.Fprintf(s, "line %d\n", i); err != nil {
+			t.Fatal(err)
+		}
 	}
 	tail := s.Tail()
 	if len(tail) != 20 || tail[0] != "line 30" || tail[19] != "line 49" {

@@ -32,7 +32,7 @@ func realCluster(t *testing.T) *pgcluster.Cluster {
 			}
 		}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestOPS2_PrivateClusterSurvivesWithItsData(t *testing.T) {
 	if c.Running(ctx) {
 		t.Fatal("cluster still running after stop")
 	}
-	if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(c.Port)); err != nil {
+	if ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:"+strconv.Itoa(c.Port)); err != nil {
 		t.Errorf("port not freed: %v", err)
 	} else {
 		_ = ln.Close()
@@ -135,7 +135,7 @@ func TestOPS2_PrivateClusterSurvivesWithItsData(t *testing.T) {
 func TestStartNamesTakenPort(t *testing.T) {
 	t.Parallel()
 	c := realCluster(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(c.Port))
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:"+strconv.Itoa(c.Port))
 	if err != nil {
 		t.Fatal(err)
 	}

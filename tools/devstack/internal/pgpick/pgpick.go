@@ -100,8 +100,10 @@ func system(ctx context.Context, in Input, d Deps) (Choice, error) {
 
 // SystemURL is the URL of database on the system server: user postgres, no password.
 func SystemURL(addr, database string) string {
-	return (&url.URL{Scheme: "postgres", User: url.User("postgres"), Host: addr, Path: "/" + database,
-		RawQuery: "sslmode=disable"}).String()
+	return (&url.URL{
+		Scheme: "postgres", User: url.User("postgres"), Host: addr, Path: "/" + database,
+		RawQuery: "sslmode=disable",
+	}).String()
 }
 
 // Answers reports whether addr accepts a TCP connection within 2 s.

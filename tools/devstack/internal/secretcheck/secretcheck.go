@@ -18,11 +18,13 @@ const MinTokenBytes = 32
 const MinSetupCodeChars = 16
 
 // denylist holds placeholders a secret must not contain, compared after lowercasing and dropping
-// everything but letters and digits.
+// everything but letters and digits. It includes every word of proto/envcfg's list, and matches
+// anywhere rather than only as a prefix, so whatever devstack generates also passes the services' check.
 func denylist() []string {
 	return []string{
-		"changeme", "secret", "password", "example", "test", "dev", "mcpbox",
-		"admin", "default", "placeholder", "replaceme", "letmein", "qwerty", "123456", "token",
+		"changeme", "change", "secret", "password", "passwd", "example", "sample", "placeholder", "default",
+		"test", "dev", "mcpbox", "token", "dummy", "insecure", "xxxx", "todo", "replace",
+		"admin", "letmein", "qwerty", "123456",
 	}
 }
 

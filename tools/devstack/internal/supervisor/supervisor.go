@@ -52,8 +52,15 @@ func (p *Proc) Pid() int { return p.cmd.Process.Pid }
 // Done is closed when the child has exited and its output is flushed.
 func (p *Proc) Done() <-chan struct{} { return p.done }
 
-// Err returns how the child exited; valid after Done.
-func (p *Proc) Err() error { return p.err }
+// Err returns how the child exited, never nil; valid after Done.
+func (p *Proc) Err() error {
+	if p.err == nil {
+		return errExitedZero
+	}
+	return p.err
+}
+
+var errExitedZero = errors.New("exit status 0")
 
 // Tail returns the child's last output lines.
 func (p *Proc) Tail() []string { return p.stream.Tail() }
@@ -77,7 +84,8 @@ func (s *Supervisor) Exited() <-chan *Proc { return s.exited }
 
 // Start starts a child.
 func (s *Supervisor) Start(spec Spec) (*Proc, error) {
-	cmd := exec.Command(spec.Path, spec.Args...)
+	// Not CommandContext: devstack stops children itself, in order, with SIGTERM first.
+	cmd := exec.CommandContext(context.Background(), spec.Path, spec.Args...)
 	cmd.Env = spec.Env
 	cmd.Dir = spec.Dir
 	stream := s.con.Stream(spec.Name, TailLines)
@@ -197,7 +205,7 @@ func WaitReady(ctx context.Context, client *http.Client, p *Proc, urls []string,
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("%s %w (%v)", p.Name(), ErrExited, p.err)
+			return fmt.Errorf("%s %w: %w", p.Name(), ErrExited, p.Err())
 		case <-ctx.Done():
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return fmt.Errorf("%s did not answer 200 within %s; last: %s", p.Name(), timeout, last)

@@ -26,7 +26,7 @@ import (
 )
 
 func main() {
-	role := filepath.Base(os.Args[0])
+	role, _, _ := strings.Cut(filepath.Base(os.Args[0]), "-") // sandbox-e2e plays the sandbox
 	if role == "backend" && len(os.Args) > 1 && os.Args[1] == "migrate" {
 		os.Exit(migrate())
 	}
@@ -62,7 +62,7 @@ func main() {
 		go func() { _ = http.Serve(ln, mux) }() //nolint:gosec // test double on loopback
 	}
 	record(role, "start", envNames())
-	fmt.Printf("%s listening\n", role)
+	fmt.Printf("%s listening (%s)\n", role, filepath.Base(os.Args[0]))
 	if die, ok := strings.CutPrefix(os.Getenv("FAKE_DIE"), role+":"); ok {
 		d, _ := time.ParseDuration(die)
 		go func() {

@@ -63,7 +63,19 @@ type Tally struct {
 	failedNames     []string
 	unexpectedSkips []string
 	benchmarks      []string
+
+	// output holds the output of each running test and of each package
+	// (key "<package> <test>", or the package alone) until it passes; the
+	// output of failures is kept for the report, up to maxReports of them.
+	output  map[string][]string
+	reports []string
 }
+
+// Limits of the failure reports.
+const (
+	maxReports     = 20
+	maxReportLines = 30
+)
 
 // NewTally returns a Tally that renders each event's output to out (which may
 // be io.Discard). With strict set, a skip missing from allow counts as failed.
@@ -74,6 +86,7 @@ func NewTally(out io.Writer, strict bool, allow Allowlist) *Tally {
 		allow:          allow,
 		failedTests:    map[string]int{},
 		failedPackages: map[string]bool{},
+		output:         map[string][]string{},
 	}
 }
 
@@ -110,25 +123,41 @@ func (t *Tally) line(raw []byte) {
 		t.write(raw)
 		return
 	}
+	key := ev.Package
+	if ev.Test != "" {
+		key += " " + ev.Test
+	}
 	switch ev.Action {
 	case "output", "build-output":
 		t.write([]byte(ev.Output))
+		if ev.Action == "build-output" {
+			// "example.com/p [example.com/p.test]": report it with the package.
+			key, _, _ = strings.Cut(ev.ImportPath, " ")
+		}
+		t.output[key] = append(t.output[key], strings.TrimRight(ev.Output, "\n"))
 		if ev.Test != "" && benchLine.MatchString(ev.Output) {
 			t.benchmarks = append(t.benchmarks, ev.Package+" "+strings.TrimSpace(ev.Output))
 		}
 	case "pass":
+		delete(t.output, key)
 		if ev.Test != "" {
 			t.counts.Passed++
 		}
 	case "fail":
 		if ev.Test == "" {
 			t.failedPackages[ev.Package] = true
+			if t.failedTests[ev.Package] == 0 {
+				t.report(key)
+			}
+			delete(t.output, key)
 			return
 		}
 		t.counts.Failed++
 		t.failedTests[ev.Package]++
-		t.failedNames = append(t.failedNames, ev.Package+" "+ev.Test)
+		t.failedNames = append(t.failedNames, key)
+		t.report(key)
 	case "skip":
+		delete(t.output, key)
 		if ev.Test == "" {
 			return // a package without test files
 		}
@@ -141,6 +170,28 @@ func (t *Tally) line(raw []byte) {
 		}
 		t.counts.Skipped++
 	}
+}
+
+// report keeps the last lines of a failure's output.
+func (t *Tally) report(key string) {
+	lines := t.output[key]
+	delete(t.output, key)
+	if len(t.reports) >= maxReports {
+		return
+	}
+	if len(lines) > maxReportLines {
+		lines = append([]string{"  ..."}, lines[len(lines)-maxReportLines:]...)
+	}
+	t.reports = append(t.reports, "FAIL "+key+"\n"+strings.Join(lines, "\n"))
+}
+
+// Reports returns, for the first failures, the name and the last lines of
+// output of each failed test, and of each package that failed without a
+// failing test (its build errors, say).
+func (t *Tally) Reports() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]string(nil), t.reports...)
 }
 
 func (t *Tally) write(p []byte) {

@@ -105,6 +105,29 @@ func TestTallyNamesFailures(t *testing.T) {
 	}
 }
 
+func TestTallyReportsFailureOutput(t *testing.T) {
+	t.Parallel()
+	tally := NewTally(nil, false, Allowlist{})
+	_, _ = tally.Write(readFixture(t, "mixed.jsonl"))
+	reports := strings.Join(tally.Reports(), "\n====\n")
+	for _, want := range []string{
+		"FAIL example.com/fx/mixed TestFail\n",
+		"mixed_test.go:7: boom",
+		"FAIL example.com/fx/mixed TestTable/nested/deep\n",
+		"deep failure",
+		"FAIL example.com/fx/buildfail\n",
+		"undefined: undefinedFunction",
+		"FAIL example.com/fx/mainfail\n",
+	} {
+		if !strings.Contains(reports, want) {
+			t.Errorf("reports lack %q:\n%s", want, reports)
+		}
+	}
+	if strings.Contains(reports, "TestPass") {
+		t.Errorf("reports include a passing test:\n%s", reports)
+	}
+}
+
 func TestTallyRendersOutputAndBenchmarks(t *testing.T) {
 	t.Parallel()
 	var out bytes.Buffer

@@ -49,7 +49,8 @@ type Result struct {
 	// Tests holds the counts of a stage that runs go test; nil for other
 	// stages, which count as one test each.
 	Tests *gotest.Counts
-	// Details are printed with a failing stage's log tail (failed tests, unexpected skips).
+	// Details are printed after a failing stage's log tail: each failed
+	// test with its last lines of output, unexpected skips, errors.
 	Details []string
 }
 

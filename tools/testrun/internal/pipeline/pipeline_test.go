@@ -114,7 +114,7 @@ func TestReportPrintsFailingTailsAndTable(t *testing.T) {
 	var out bytes.Buffer
 	rep.Print(&out)
 	got := out.String()
-	for _, want := range []string{"line 61\n", "line 100\n", "lint: pkg TestX", "warning: make test took", "stage", "lint", "failed", "make lint failed"} {
+	for _, want := range []string{"line 61\n", "line 100\n", "---- lint: failures ----\npkg TestX\n", "warning: make test took", "stage", "lint", "failed", "make lint failed"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}

@@ -89,8 +89,11 @@ func (r *Report) Print(w io.Writer) {
 		for _, l := range tail(s.LogPath, TailLines) {
 			_, _ = fmt.Fprintln(w, l)
 		}
-		for _, d := range s.Result.Details {
-			_, _ = fmt.Fprintf(w, "  %s: %s\n", s.Name, d)
+		if len(s.Result.Details) > 0 {
+			_, _ = fmt.Fprintf(w, "---- %s: failures ----\n", s.Name)
+			for _, d := range s.Result.Details {
+				_, _ = fmt.Fprintln(w, d)
+			}
 		}
 	}
 	_, _ = fmt.Fprintln(w)

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpbox/mcpbox/db"
+	"github.com/mcpbox/mcpbox/db/dbtest"
+	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/lifecycle/lifecycletest"
+)
+
+const backendToken = "b7e1c2d3a4f5061728394a5b6c7d8e9fb7e1c2d3a4f5061728394a5b6c7d8e9f"
+
+func testEnv(dsn string) map[string]string {
+	return map[string]string{
+		"MCPBOX_DATABASE_URL":            dsn,
+		"MCPBOX_ENCRYPTION_KEY":          "9c1e5f2a7b3d8c4e0f6a1b7c2d8e3f9a4b0c5d1e6f2a7b3c8d4e9f0a5b1c6d2e",
+		"MCPBOX_BACKEND_TOKEN":           backendToken,
+		"MCPBOX_SANDBOX_TOKEN":           "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d",
+		"MCPBOX_BACKEND_LISTEN":          "127.0.0.1:0",
+		"MCPBOX_BACKEND_INTERNAL_LISTEN": "127.0.0.1:0",
+		"MCPBOX_DB_MAX_CONNS":            "4",
+	}
+}
+
+// The backend migrates an empty database at start, then serves the main and
+// the internal listener with the routes and guards of backend.md §3.
+func TestRunMigratesAndServesBothListeners(t *testing.T) {
+	t.Parallel()
+	svc := lifecycletest.Start(t, run, nil, testEnv(dbtest.EmptyURL(t)))
+	main := "http://" + svc.Logs.WaitListening(t, "main")
+	internal := "http://" + svc.Logs.WaitListening(t, "internal")
+
+	for _, base := range []string{main, internal} {
+		if code, body := lifecycletest.Get(t, base+"/readyz"); code != 200 || !strings.Contains(body, `"database":"ok"`) || !strings.Contains(body, `"schema":"ok"`) {
+			t.Errorf("%s/readyz: %d %s", base, code, body)
+		}
+	}
+	// The main listener never exposes the internal API or the metrics.
+	for _, p := range []string{"/metrics", proto.PathInternalCatalog, "/internal/v1/manage/mcpbox_list_servers"} {
+		if code, _ := lifecycletest.Get(t, main+p, proto.HeaderServiceToken, backendToken); code != 404 {
+			t.Errorf("main %s: %d, want 404", p, code)
+		}
+	}
+	if code, body := lifecycletest.Get(t, main+"/api/v1/servers"); code != 501 || !strings.Contains(body, `"code":"not_implemented"`) {
+		t.Errorf("/api/v1 stub: %d %s", code, body)
+	}
+	// The internal listener: token-guarded /internal/v1, metrics, 404 elsewhere.
+	if code, body := lifecycletest.Get(t, internal+proto.PathInternalCatalog); code != 401 || !strings.Contains(body, `"code":"unauthenticated"`) {
+		t.Errorf("internal without token: %d %s", code, body)
+	}
+	if code, _ := lifecycletest.Get(t, internal+proto.PathInternalCatalog, proto.HeaderServiceToken, backendToken); code != 501 {
+		t.Errorf("internal with token: %d", code)
+	}
+	if code, body := lifecycletest.Get(t, internal+"/metrics"); code != 200 || !strings.Contains(body, "mcpbox_backend_build_info{") {
+		t.Errorf("internal /metrics: %d", code)
+	}
+	if code, _ := lifecycletest.Get(t, internal+"/api/v1/servers"); code != 404 {
+		t.Errorf("internal /api/v1: %d, want 404", code)
+	}
+	if err := svc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(svc.Logs.String(), `"msg":"migration applied"`); n != int(db.NewestMigration()) {
+		t.Errorf("%d migrations logged, want %d", n, db.NewestMigration())
+	}
+}
+
+// OPS-22: without its database the backend's /readyz answers 503 naming the
+// failing check, while /healthz stays 200.
+func TestOPS22_ReadyzWithoutDatabase(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.URL(t)
+	svc := lifecycletest.Start(t, run, nil, testEnv(dsn))
+	main := "http://" + svc.Logs.WaitListening(t, "main")
+	if code, _ := lifecycletest.Get(t, main+"/readyz"); code != 200 {
+		t.Fatalf("readyz with a database: %d", code)
+	}
+	dbtest.Drop(t, dsn)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, body := lifecycletest.Get(t, main+"/readyz")
+		if code == 503 && strings.Contains(body, `"failing":"database"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("readyz after the database went away: %d %s", code, body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, _ := lifecycletest.Get(t, main+"/healthz"); code != 200 {
+		t.Errorf("healthz: %d", code)
+	}
+}
+
+// OPS-37: a binary below the schema floor refuses to start, naming both
+// numbers; one a migration behind the database starts with a WARN.
+func TestOPS37_SchemaFloorAndAhead(t *testing.T) {
+	t.Parallel()
+	newest := db.NewestMigration()
+	t.Run("below floor", func(t *testing.T) {
+		t.Parallel()
+		dsn := dbtest.URL(t)
+		dbtest.Exec(t, dsn, "UPDATE mcpbox_schema_floor SET version = $1", newest+1)
+		_, err := lifecycletest.Run(t, run, nil, testEnv(dsn))
+		var floor *db.FloorError
+		if !errors.As(err, &floor) || !strings.Contains(err.Error(), strconv.FormatInt(newest+1, 10)) ||
+			!strings.Contains(err.Error(), strconv.FormatInt(newest, 10)) {
+			t.Fatalf("start below the floor: %v", err)
+		}
+	})
+	t.Run("one behind", func(t *testing.T) {
+		t.Parallel()
+		dsn := dbtest.URL(t)
+		dbtest.Exec(t, dsn, "INSERT INTO goose_db_version (version_id, is_applied) VALUES ($1, true)", newest+1)
+		svc := lifecycletest.Start(t, run, nil, testEnv(dsn))
+		svc.Logs.WaitListening(t, "main")
+		if !strings.Contains(svc.Logs.String(), `"level":"WARN","msg":"database schema is ahead of this binary`) {
+			t.Errorf("no WARN:\n%s", svc.Logs.String())
+		}
+		if err := svc.Stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// OPS-11 for `backend migrate`: it needs only the database URL and the key.
+func TestMigrateSubcommandNeedsOnlyStoreVariables(t *testing.T) {
+	t.Parallel()
+	dsn := dbtest.EmptyURL(t)
+	env := map[string]string{"MCPBOX_DATABASE_URL": dsn, "MCPBOX_ENCRYPTION_KEY": testEnv("")["MCPBOX_ENCRYPTION_KEY"]}
+	if _, err := lifecycletest.Run(t, run, []string{"migrate", "check"}, env); err == nil {
+		t.Fatal("migrate check passed on an empty database")
+	}
+	if _, err := lifecycletest.Run(t, run, []string{"migrate"}, env); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	if _, err := lifecycletest.Run(t, run, []string{"migrate", "check"}, env); err != nil {
+		t.Fatalf("migrate check after migrate: %v", err)
+	}
+	if _, err := lifecycletest.Run(t, run, []string{"migrate", "down"}, env); err == nil || !strings.Contains(err.Error(), "--force") {
+		t.Fatalf("migrate down outside dev mode: %v", err)
+	}
+}
