@@ -50,10 +50,11 @@ LINT          := $(GOLANGCI_LINT) run --allow-serial-runners --config $(CURDIR)/
 
 # $(call each-mod,DIRS,COMMAND): run COMMAND in every module in DIRS that has Go
 # packages (GOWORK=off outside go.work), report each failure, fail at the end.
+# A module whose packages cannot even be listed still runs COMMAND, which reports why.
 define each-mod
 	@fail=0; for m in $(1); do \
 		case "$$m" in $(CURDIR)/tools*|$(CURDIR)/deploy*) gw=off ;; *) gw= ;; esac; \
-		if [ -z "$$(cd $$m && GOWORK=$$gw go list ./... 2>/dev/null)" ]; then echo "== $${m#$(CURDIR)/}: no packages"; continue; fi; \
+		pkgs=$$(cd $$m && GOWORK=$$gw go list -e ./... 2>/dev/null) && [ -z "$$pkgs" ] && { echo "== $${m#$(CURDIR)/}: no packages"; continue; }; \
 		echo "== $${m#$(CURDIR)/}: $(2)"; (cd $$m && GOWORK=$$gw $(2)) || fail=1; \
 	done; exit $$fail
 endef
@@ -102,7 +103,7 @@ test: ## Every check and test (tools/testrun, operations.md §1.4); .ci/run call
 UNIT_FLAGS := -race -shuffle=on -count=1 -p 2 -bench . -benchtime=1x
 unit: build ## Unit and integration tests with -race, benchmarks once (a stage of make test); uses MCPBOX_TEST_DATABASE_URL or 127.0.0.1:5432
 	$(call each-mod,$(MODS),MCPBOX_SANDBOX_TEST_WORKER=$(BIN)/sandbox MCPBOX_BIN_DIR=$(BIN) go test $(UNIT_FLAGS) ./...)
-	cd tools && GOWORK=off go test -count=1 -p 2 $$(GOWORK=off go list ./... | grep -v '/tools/e2e')
+	cd tools && GOWORK=off go test -count=1 -p 2 $$(GOWORK=off go list -e ./... | grep -v '/tools/e2e')
 
 e2e: build ## Cross-service, SDK, conformance and browser checks against bin/ (tools/e2e, browser-tagged tests)
 	@if [ -d tools/e2e ]; then cd tools && MCPBOX_BIN_DIR=$(BIN) MCPBOX_UI_TESTS=1 GOWORK=off go test -count=1 -timeout 30m -tags browser ./e2e/...; \

@@ -10,7 +10,7 @@ import (
 
 	"github.com/mcpbox/mcpbox/tools/devstack/internal/composeenv"
 	"github.com/mcpbox/mcpbox/tools/devstack/internal/devenv"
-	"github.com/mcpbox/mcpbox/tools/devstack/internal/secretcheck"
+	"github.com/mcpbox/mcpbox/proto/envcfg"
 )
 
 // §5.1: compose-env writes deploy/compose/.env (0600) when missing, with strong secrets, and leaves a
@@ -42,14 +42,14 @@ func TestComposeEnvWritesSecretsOnce(t *testing.T) {
 	}
 	names := []string{devenv.BackendToken, devenv.SandboxToken, devenv.GatewayToken, composeenv.PostgresPassword}
 	for _, k := range names {
-		if err := secretcheck.Check(vals[k], secretcheck.MinTokenBytes); err != nil {
+		if err := envcfg.CheckStrength(vals[k], envcfg.MinTokenBytes); err != nil {
 			t.Errorf("%s: %v", k, err)
 		}
 	}
-	if err := secretcheck.CheckEncryptionKey(vals[devenv.EncryptionKey]); err != nil {
+	if err := envcfg.CheckKeyHex(vals[devenv.EncryptionKey]); err != nil {
 		t.Errorf("encryption key: %v", err)
 	}
-	if err := secretcheck.Distinct(append(names, devenv.EncryptionKey), vals); err != nil {
+	if err := devenv.CheckDistinct(append(names, devenv.EncryptionKey), vals); err != nil {
 		t.Error(err)
 	}
 	before, err := os.ReadFile(path)

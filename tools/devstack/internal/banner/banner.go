@@ -29,7 +29,7 @@ func Render(in Info) string {
 	row("Internal API", in.InternalURL+"   (backend /internal/v1 and /metrics, for the gateway and Prometheus; not the UI)")
 	row("Local MCP", in.LocalMCPURL)
 	row("Add to Claude", "claude mcp add --transport http mcpbox "+in.LocalMCPURL)
-	row("Remote MCP", in.RemoteMCPURL+"  (token: go run ./tools/devidp token --sub you --email you@example.com)")
+	row("Remote MCP", in.RemoteMCPURL+"  (token: bin/devidp token --sub you --email you@example.com)")
 	if in.RemoteToken != "" {
 		row("Add remote", RemoteAddCommand(in.RemoteMCPURL, in.RemoteToken))
 	}

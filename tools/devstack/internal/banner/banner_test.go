@@ -24,7 +24,7 @@ func TestOPS5_BannerText(t *testing.T) {
   Internal API    http://127.0.0.1:8004/   (backend /internal/v1 and /metrics, for the gateway and Prometheus; not the UI)
   Local MCP       http://127.0.0.1:8002/mcp
   Add to Claude   claude mcp add --transport http mcpbox http://127.0.0.1:8002/mcp
-  Remote MCP      http://127.0.0.1:8080/mcp  (token: go run ./tools/devidp token --sub you --email you@example.com)
+  Remote MCP      http://127.0.0.1:8080/mcp  (token: bin/devidp token --sub you --email you@example.com)
   Add remote      claude mcp add --transport http mcpbox-remote http://127.0.0.1:8080/mcp --header "Authorization: Bearer eyJ.x.y"
 Press Ctrl-C to stop.
 `

@@ -17,7 +17,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/mcpbox/mcpbox/tools/devstack/internal/secretcheck"
+	"github.com/mcpbox/mcpbox/proto/envcfg"
 )
 
 // Names of the keys devstack writes.
@@ -164,13 +164,13 @@ func Secrets() ([]Entry, error) {
 // Token returns 32 random bytes as hex that pass the strength check.
 func Token() (string, error) {
 	return generate(func() (string, error) { return randHex(32) }, func(s string) error {
-		return secretcheck.Check(s, secretcheck.MinTokenBytes)
+		return envcfg.CheckStrength(s, envcfg.MinTokenBytes)
 	})
 }
 
 // EncryptionKeyHex returns a random AES-256 key as 64 hex digits that pass the key rules.
 func EncryptionKeyHex() (string, error) {
-	return generate(func() (string, error) { return randHex(32) }, secretcheck.CheckEncryptionKey)
+	return generate(func() (string, error) { return randHex(32) }, envcfg.CheckKeyHex)
 }
 
 // setupAlphabet is RFC 4648 base32: no 0/O or 1/I to confuse when typed.
@@ -179,7 +179,7 @@ const setupAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 // NewSetupCode returns 16 random characters of the base32 alphabet that pass the strength check.
 func NewSetupCode() (string, error) {
 	return generate(func() (string, error) {
-		b := make([]byte, secretcheck.MinSetupCodeChars)
+		b := make([]byte, MinSetupCodeChars)
 		if _, err := rand.Read(b); err != nil {
 			return "", fmt.Errorf("random: %w", err)
 		}
@@ -187,7 +187,7 @@ func NewSetupCode() (string, error) {
 			b[i] = setupAlphabet[b[i]&31] // 256 is a multiple of 32: no bias
 		}
 		return string(b), nil
-	}, func(s string) error { return secretcheck.Check(s, secretcheck.MinSetupCodeChars) })
+	}, func(s string) error { return envcfg.CheckStrength(s, MinSetupCodeChars) })
 }
 
 // generate draws until check passes; a random value fails only by rare chance (a placeholder word or
@@ -212,4 +212,24 @@ func randHex(n int) (string, error) {
 		return "", fmt.Errorf("random: %w", err)
 	}
 	return hex.EncodeToString(b), nil
+}
+
+// MinSetupCodeChars is the minimum length of MCPBOX_SETUP_CODE (backend.md §3).
+const MinSetupCodeChars = 16
+
+// CheckDistinct reports the first of names whose value equals an earlier
+// one's: every secret of a service must have its own value (operations.md §2.1).
+func CheckDistinct(names []string, values map[string]string) error {
+	seen := map[string]string{}
+	for _, n := range names {
+		v := values[n]
+		if v == "" {
+			continue
+		}
+		if other, ok := seen[v]; ok {
+			return fmt.Errorf("%s: must differ from %s", n, other)
+		}
+		seen[v] = n
+	}
+	return nil
 }

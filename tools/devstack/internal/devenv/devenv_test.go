@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/mcpbox/mcpbox/tools/devstack/internal/devenv"
-	"github.com/mcpbox/mcpbox/tools/devstack/internal/secretcheck"
+	"github.com/mcpbox/mcpbox/proto/envcfg"
 )
 
 // allKeys is every key of operations.md §1.3 step 3, as devstack writes them for a private cluster.
@@ -56,24 +56,24 @@ func TestOPS4_DevEnvKeysModeAndAppendOnly(t *testing.T) {
 		}
 	}
 	for _, k := range []string{devenv.BackendToken, devenv.SandboxToken, devenv.GatewayToken} {
-		if err := secretcheck.Check(vals[k], secretcheck.MinTokenBytes); err != nil {
+		if err := envcfg.CheckStrength(vals[k], envcfg.MinTokenBytes); err != nil {
 			t.Errorf("%s: %v", k, err)
 		}
 		if len(vals[k]) != 64 || strings.Trim(vals[k], "0123456789abcdef") != "" {
 			t.Errorf("%s = %q, want 32 random bytes as hex", k, vals[k])
 		}
 	}
-	if err := secretcheck.CheckEncryptionKey(vals[devenv.EncryptionKey]); err != nil {
+	if err := envcfg.CheckKeyHex(vals[devenv.EncryptionKey]); err != nil {
 		t.Errorf("%s: %v", devenv.EncryptionKey, err)
 	}
 	if vals[devenv.EncryptionKeyID] != "1" {
 		t.Errorf("key id %q", vals[devenv.EncryptionKeyID])
 	}
-	if code := vals[devenv.SetupCode]; len(code) != 16 || secretcheck.Check(code, secretcheck.MinSetupCodeChars) != nil {
+	if code := vals[devenv.SetupCode]; len(code) != 16 || envcfg.CheckStrength(code, devenv.MinSetupCodeChars) != nil {
 		t.Errorf("setup code %q: want 16 characters passing the strength check", code)
 	}
 	secretNames := []string{devenv.BackendToken, devenv.SandboxToken, devenv.GatewayToken, devenv.EncryptionKey, devenv.SetupCode}
-	if err := secretcheck.Distinct(secretNames, vals); err != nil {
+	if err := devenv.CheckDistinct(secretNames, vals); err != nil {
 		t.Error(err)
 	}
 
@@ -151,7 +151,7 @@ func TestSecretsAreStrongAcrossManyDraws(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := secretcheck.Check(code, secretcheck.MinSetupCodeChars); err != nil || strings.Trim(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
+		if err := envcfg.CheckStrength(code, devenv.MinSetupCodeChars); err != nil || strings.Trim(code, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") != "" {
 			t.Fatalf("setup code %q: %v", code, err)
 		}
 	}
