@@ -134,17 +134,22 @@ update-golden: ## Rewrite testdata/*.golden in packages that define -update; rev
 # ---------------------------------------------------------------------------
 # Checks (operations.md §7)
 
-.PHONY: lint fmt vuln tidy tidy-diff check-tidy standalone
-lint: $(GOLANGCI_LINT) ## golangci-lint v2 over every module, then go mod tidy -diff per module
+.PHONY: lint golangci fmt vuln mod-verify tidy tidy-diff check-tidy standalone
+# lint and vuln run every part and fail at the end, so one run shows every problem.
+lint: ## golangci-lint v2 over every module, then go mod tidy -diff per module
+	@st=0; $(MAKE) --no-print-directory golangci || st=1; $(MAKE) --no-print-directory tidy-diff || st=1; exit $$st
+
+golangci: $(GOLANGCI_LINT) ## golangci-lint v2 (pinned in tools/pins) over every module with .golangci.yml
 	$(call each-mod,$(CODE_MODS),$(LINT) ./...)
-	@$(MAKE) --no-print-directory tidy-diff
 
 fmt: $(GOLANGCI_LINT) ## gofumpt + goimports over every module
 	$(call each-mod,$(CODE_MODS),$(GOLANGCI_LINT) fmt --config $(CURDIR)/.golangci.yml ./...)
 
 vuln: ## Supply-chain gate; for now go mod verify and go mod tidy -diff in every module (govulncheck comes later)
+	@st=0; $(MAKE) --no-print-directory mod-verify || st=1; $(MAKE) --no-print-directory tidy-diff || st=1; exit $$st
+
+mod-verify: ## go mod verify in every module (tools, deploy and pins too)
 	$(call each-gomod,$(ALL_MODS),go mod verify)
-	@$(MAKE) --no-print-directory tidy-diff
 
 tidy-diff: ## Fail when a go.mod or go.sum is not tidy (go mod tidy -diff per module)
 	$(call each-gomod,$(ALL_MODS),go mod tidy -diff)

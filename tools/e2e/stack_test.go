@@ -1,0 +1,168 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mcpbox/mcpbox/db/dbtest"
+)
+
+// e2eOffset moves every dev port by 10000 (operations.md §1): the e2e stack
+// never meets a `make run` on the dev ports.
+const e2eOffset = "10000"
+
+// Stack is one devstack run from bin/ on the e2e ports, with a fresh test
+// database and a temporary .data directory.
+type Stack struct {
+	cmd  *exec.Cmd
+	out  *lockedBuffer
+	data string
+	done chan error
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startStack runs devstack and waits for its banner.
+func startStack(t *testing.T) *Stack {
+	t.Helper()
+	bin := binDir(t)
+	devstack := filepath.Join(bin, "devstack")
+	if _, err := os.Stat(devstack); err != nil {
+		t.Fatalf("bin/devstack missing (make build builds it): %v", err)
+	}
+	s := &Stack{out: &lockedBuffer{}, data: t.TempDir(), done: make(chan error, 1)}
+	s.cmd = exec.Command(devstack, "-root", repoRoot(t), "-bin", bin, "-data", s.data, //nolint:gosec // test binary from bin/
+		"-port-offset", e2eOffset, "-sandbox-bin", filepath.Join(bin, "sandbox-e2e"), "-probe-addr", "off")
+	s.cmd.Env = append(os.Environ(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t))
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if s.cmd.ProcessState == nil {
+			_ = s.cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-s.done:
+			case <-time.After(40 * time.Second):
+				_ = s.cmd.Process.Kill()
+			}
+		}
+	})
+	deadline := time.After(120 * time.Second)
+	for !strings.Contains(s.out.String(), "Press Ctrl-C to stop.") {
+		select {
+		case err := <-s.done:
+			s.done <- err
+			t.Fatalf("devstack exited before its banner: %v\n%s", err, s.out.String())
+		case <-deadline:
+			t.Fatalf("no banner within 120 s:\n%s", s.out.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	return s
+}
+
+// Stop sends SIGINT and returns devstack's exit error within 30 s.
+func (s *Stack) Stop(t *testing.T) error {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatalf("devstack did not stop within 30 s after SIGINT:\n%s", s.out.String())
+		return nil
+	}
+}
+
+// ServiceLines returns each JSON log line of the four services, by service.
+func (s *Stack) ServiceLines(t *testing.T) map[string][]map[string]any {
+	t.Helper()
+	out := map[string][]map[string]any{}
+	sc := bufio.NewScanner(strings.NewReader(s.out.String()))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		name, text, ok := strings.Cut(sc.Text(), " | ")
+		name = strings.TrimSpace(name)
+		if !ok || !isService(name) {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(text), &m); err != nil {
+			t.Errorf("%s log line is not one JSON object: %q", name, text)
+			continue
+		}
+		out[name] = append(out[name], m)
+	}
+	return out
+}
+
+func isService(name string) bool {
+	for _, s := range services() {
+		if s == name {
+			return true
+		}
+	}
+	return false
+}
+
+// get fetches url with optional header pairs.
+func get(t *testing.T, url string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// portFree reports whether nothing listens on addr any more.
+func portFree(addr string) bool {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return errors.Is(err, syscall.ECONNREFUSED)
+	}
+	_ = c.Close()
+	return false
+}
