@@ -62,7 +62,7 @@ func run(ctx context.Context, root, bin string, check bool) error {
 	if len(stale) == 0 {
 		return nil
 	}
-	return os.WriteFile(path, updated, 0o644) //nolint:gosec // README.md is world-readable by design
+	return os.WriteFile(path, updated, 0o644)
 }
 
 func configDoc(ctx context.Context, root, bin, svc string) (string, error) {

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mcpbox/mcpbox/proto/envcfg"
 	"github.com/mcpbox/mcpbox/tools/devstack/internal/composeenv"
 	"github.com/mcpbox/mcpbox/tools/devstack/internal/devenv"
-	"github.com/mcpbox/mcpbox/proto/envcfg"
 )
 
 // §5.1: compose-env writes deploy/compose/.env (0600) when missing, with strong secrets, and leaves a

@@ -48,7 +48,7 @@ func repoRoot(t *testing.T) string {
 // PATH) as its environment.
 func command(t *testing.T, name string, env map[string]string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(binDir(t), name), args...) //nolint:gosec // test binary from bin/
+	cmd := exec.CommandContext(t.Context(), filepath.Join(binDir(t), name), args...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)

@@ -12,7 +12,7 @@ import (
 )
 
 // The e2e listeners: each dev port + 10000.
-var readyURLs = map[string]string{ //nolint:gochecknoglobals // test table
+var readyURLs = map[string]string{
 	"backend main":     "http://127.0.0.1:18000/readyz",
 	"backend internal": "http://127.0.0.1:18004/readyz",
 	"sandbox":          "http://127.0.0.1:18001/readyz",

@@ -60,7 +60,8 @@ func startStack(t *testing.T) *Stack {
 		t.Fatalf("bin/devstack missing (make build builds it): %v", err)
 	}
 	s := &Stack{out: &lockedBuffer{}, data: t.TempDir(), done: make(chan error, 1)}
-	s.cmd = exec.Command(devstack, "-root", repoRoot(t), "-bin", bin, "-data", s.data, //nolint:gosec // test binary from bin/
+	// Not tied to the test context: the cleanup stops it with SIGINT, as a developer would.
+	s.cmd = exec.CommandContext(context.WithoutCancel(t.Context()), devstack, "-root", repoRoot(t), "-bin", bin, "-data", s.data,
 		"-port-offset", e2eOffset, "-sandbox-bin", filepath.Join(bin, "sandbox-e2e"), "-probe-addr", "off")
 	s.cmd.Env = append(os.Environ(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t))
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
@@ -72,7 +73,8 @@ func startStack(t *testing.T) *Stack {
 		if s.cmd.ProcessState == nil {
 			_ = s.cmd.Process.Signal(os.Interrupt)
 			select {
-			case <-s.done:
+			case err := <-s.done:
+				t.Logf("devstack stopped at cleanup: %v", err)
 			case <-time.After(40 * time.Second):
 				_ = s.cmd.Process.Kill()
 			}
@@ -159,7 +161,8 @@ func get(t *testing.T, url string, header ...string) (int, string) {
 
 // portFree reports whether nothing listens on addr any more.
 func portFree(addr string) bool {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	d := net.Dialer{Timeout: 200 * time.Millisecond}
+	c, err := d.DialContext(context.Background(), "tcp", addr)
 	if err != nil {
 		return errors.Is(err, syscall.ECONNREFUSED)
 	}

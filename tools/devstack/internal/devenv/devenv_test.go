@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mcpbox/mcpbox/tools/devstack/internal/devenv"
 	"github.com/mcpbox/mcpbox/proto/envcfg"
+	"github.com/mcpbox/mcpbox/tools/devstack/internal/devenv"
 )
 
 // allKeys is every key of operations.md §1.3 step 3, as devstack writes them for a private cluster.
