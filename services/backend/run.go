@@ -19,29 +19,18 @@ import (
 
 const service = "backend"
 
-// run wires the backend by hand: config → logger → store (migrated) →
-// registry → the main and internal listeners. See main.go for subcommands.
+// run is the backend's command line: serve (default), migrate, config-doc,
+// healthcheck. See main.go.
 func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
-	getenv := lifecycle.Getenv(environ)
-	cmd := "serve"
-	if len(args) > 0 {
-		cmd = args[0]
-	}
-	switch cmd {
-	case "config-doc":
-		_, err := io.WriteString(stdout, config.Doc())
-		return err
-	case "healthcheck":
-		return lifecycle.Healthcheck(ctx, config.ListenAddr(getenv))
-	case "migrate":
-		return migrate(ctx, args[1:], environ, stdout)
-	case "serve":
-		return serve(ctx, environ, stdout)
-	}
-	return fmt.Errorf("unknown command %q (want serve, migrate, config-doc or healthcheck)", cmd)
+	return lifecycle.Service{
+		ConfigDoc: config.Doc, HealthAddr: config.ListenAddr, Serve: serve,
+		Extra: map[string]lifecycle.Command{"migrate": migrate},
+	}.Run(ctx, args, environ, stdout)
 }
 
-func serve(ctx context.Context, environ []string, stdout io.Writer) error {
+// serve wires the backend by hand: config → logger → store (migrated) →
+// registry → the main and internal listeners.
+func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	cfg, err := config.Load(lifecycle.Getenv(environ))
 	if err != nil {
 		return err

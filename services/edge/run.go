@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/mcpbox/mcpbox/proto/httpserve"
@@ -14,24 +13,16 @@ import (
 
 const service = "edge"
 
-// run wires the edge by hand: config → logger → registry → public and admin
-// listeners. Subcommands: `config-doc`, `healthcheck` (probes the admin
-// listener, which serves /healthz).
+// run is the edge's command line: serve (default), config-doc, healthcheck
+// (which probes the admin listener, the one that serves /healthz).
 func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
-	getenv := lifecycle.Getenv(environ)
-	if len(args) > 0 {
-		switch args[0] {
-		case "config-doc":
-			_, err := io.WriteString(stdout, config.Doc())
-			return err
-		case "healthcheck":
-			return lifecycle.Healthcheck(ctx, config.AdminAddr(getenv))
-		case "serve":
-		default:
-			return fmt.Errorf("unknown command %q (want serve, config-doc or healthcheck)", args[0])
-		}
-	}
-	cfg, err := config.Load(getenv)
+	return lifecycle.Service{ConfigDoc: config.Doc, HealthAddr: config.AdminAddr, Serve: serve}.Run(ctx, args, environ, stdout)
+}
+
+// serve wires the edge by hand: config → logger → registry → public and
+// admin listeners.
+func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
+	cfg, err := config.Load(lifecycle.Getenv(environ))
 	if err != nil {
 		return err
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 
 	"github.com/mcpbox/mcpbox/proto/httpserve"
@@ -15,24 +14,14 @@ import (
 
 const service = "sandbox"
 
-// run wires the sandbox by hand: config → logger → registry → API → listener.
-// Subcommands: `config-doc` prints the configuration table, `healthcheck`
-// probes the running service's /healthz.
+// run is the sandbox's command line: serve (default), config-doc, healthcheck.
 func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
-	getenv := lifecycle.Getenv(environ)
-	if len(args) > 0 {
-		switch args[0] {
-		case "config-doc":
-			_, err := io.WriteString(stdout, config.Doc())
-			return err
-		case "healthcheck":
-			return lifecycle.Healthcheck(ctx, config.ListenAddr(getenv))
-		case "serve":
-		default:
-			return fmt.Errorf("unknown command %q (want serve, config-doc or healthcheck)", args[0])
-		}
-	}
-	cfg, err := config.Load(getenv)
+	return lifecycle.Service{ConfigDoc: config.Doc, HealthAddr: config.ListenAddr, Serve: serve}.Run(ctx, args, environ, stdout)
+}
+
+// serve wires the sandbox by hand: config → logger → registry → API → listener.
+func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
+	cfg, err := config.Load(lifecycle.Getenv(environ))
 	if err != nil {
 		return err
 	}

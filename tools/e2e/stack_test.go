@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,12 +12,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mcpbox/mcpbox/db/dbtest"
+	"github.com/mcpbox/mcpbox/proto/lifecycle/lifecycletest"
 )
 
 // e2eOffset moves every dev port by 10000 (operations.md §1): the e2e stack
@@ -29,26 +28,9 @@ const e2eOffset = "10000"
 // database and a temporary .data directory.
 type Stack struct {
 	cmd  *exec.Cmd
-	out  *lockedBuffer
+	out  *lifecycletest.Logs
 	data string
 	done chan error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startStack runs devstack and waits for its banner.
@@ -59,7 +41,7 @@ func startStack(t *testing.T) *Stack {
 	if _, err := os.Stat(devstack); err != nil {
 		t.Fatalf("bin/devstack missing (make build builds it): %v", err)
 	}
-	s := &Stack{out: &lockedBuffer{}, data: t.TempDir(), done: make(chan error, 1)}
+	s := &Stack{out: &lifecycletest.Logs{}, data: t.TempDir(), done: make(chan error, 1)}
 	// Not tied to the test context: the cleanup stops it with SIGINT, as a developer would.
 	s.cmd = exec.CommandContext(context.WithoutCancel(t.Context()), devstack, "-root", repoRoot(t), "-bin", bin, "-data", s.data,
 		"-port-offset", e2eOffset, "-sandbox-bin", filepath.Join(bin, "sandbox-e2e"), "-probe-addr", "off")

@@ -19,12 +19,17 @@ import (
 func Routes(health *httpserve.Health, reg *prometheus.Registry, tokens *servicetoken.Checker) *http.ServeMux {
 	mux := http.NewServeMux()
 	httpserve.Ops(mux, health, reg)
-	mux.Handle("GET "+proto.PathInternalCatalog, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("GET "+proto.PathInternalPolicy, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("GET "+proto.PathInternalEvents, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("GET "+proto.PathInternalPlan, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("POST "+proto.PathInternalManage, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("POST "+proto.PathInternalExecutions, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
+	// Not built yet: 501 behind the token guard, so the contract and its guard are in place.
+	for _, pattern := range []string{
+		"GET " + proto.PathInternalCatalog,
+		"GET " + proto.PathInternalPolicy,
+		"GET " + proto.PathInternalEvents,
+		"GET " + proto.PathInternalPlan,
+		"POST " + proto.PathInternalManage,
+		"POST " + proto.PathInternalExecutions,
+	} {
+		mux.Handle(pattern, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
+	}
 	mux.HandleFunc("/", httpserve.NotFound)
 	return mux
 }

@@ -17,12 +17,17 @@ import (
 func Routes(health *httpserve.Health, reg *prometheus.Registry, tokens *servicetoken.Checker) *http.ServeMux {
 	mux := http.NewServeMux()
 	httpserve.Ops(mux, health, reg)
-	mux.Handle("POST "+proto.PathSandboxExecute, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("POST "+proto.PathSandboxAnalyze, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("GET "+proto.PathSandboxPackages, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("POST "+proto.PathSandboxDiscover, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("POST "+proto.PathSandboxMCPCall, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
-	mux.Handle("POST "+proto.PathSandboxFetch, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
+	// Not built yet: 501 behind the token guard, so the contract and its guard are in place.
+	for _, pattern := range []string{
+		"POST " + proto.PathSandboxExecute,
+		"POST " + proto.PathSandboxAnalyze,
+		"GET " + proto.PathSandboxPackages,
+		"POST " + proto.PathSandboxDiscover,
+		"POST " + proto.PathSandboxMCPCall,
+		"POST " + proto.PathSandboxFetch,
+	} {
+		mux.Handle(pattern, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
+	}
 	mux.HandleFunc("/", httpserve.NotFound)
 	return mux
 }
