@@ -77,17 +77,17 @@ help: ## Show this help
 # Build and run
 
 .PHONY: build run
-build: ## Build bin/{backend,gateway,sandbox,edge,devidp}, bin/sandbox-e2e and bin/sandbox-testescape, once
+build: ## Build bin/{backend,gateway,sandbox,edge,devidp,devstack}, bin/sandbox-e2e and bin/sandbox-testescape, once
 	@mkdir -p $(BIN)
 	$(GOBUILD) -o $(BIN)/ $(addprefix ./services/,$(SERVICES))
 	$(GOBUILD) -tags e2e -o $(BIN)/sandbox-e2e ./services/sandbox
 	$(GOBUILD) -tags testescape -o $(BIN)/sandbox-testescape ./services/sandbox
 	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/devidp ./devidp
+	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/devstack ./devstack
 
 # devstack is built and exec'd rather than `go run`: go run exits on SIGTERM
 # without waiting for its child, so the stack would outlive make.
 run: build ## Run the whole stack on loopback (tools/devstack -root <repo>; operations.md §1.3)
-	cd tools && GOWORK=off go build -o $(BIN)/devstack ./devstack
 	exec $(BIN)/devstack -root $(CURDIR)
 
 # ---------------------------------------------------------------------------
@@ -168,14 +168,19 @@ standalone: ## Build and vet each module alone (GOWORK=off), as the Docker build
 # Generated code (operations.md §1.2; OPS-10)
 
 .PHONY: generate check-generate vet-sql
-generate: ## Regenerate db/dbq (sqlc v1.31.1) and db/dbq/INPUTS.sha256; commit the result
+# README tables come from `<service> config-doc` (tools/confdoc); bin/ is used when built, else go run.
+CONFDOC = cd tools && GOWORK=off go run ./confdoc -root $(CURDIR) $(if $(wildcard $(BIN)/backend),-bin $(BIN))
+
+generate: ## Regenerate db/dbq (sqlc v1.31.1) with db/dbq/INPUTS.sha256, and the README configuration tables; commit the result
 	cd db && $(SQLC) generate && GOWORK=off go run ./cmd/inputshash write
+	$(CONFDOC)
 
 check-generate: ## Fail when generated files are stale or hand-edited, naming them (sqlc runs only when INPUTS.sha256 no longer matches)
 	@test -d db/cmd/inputshash || { echo "check-generate: db/cmd/inputshash does not exist yet"; exit 1; }
 	@cd db && if GOWORK=off go run ./cmd/inputshash check; then echo "db/dbq is current"; \
 	else echo "db/dbq/INPUTS.sha256 does not match its inputs; sqlc diff names the stale files:"; $(SQLC) diff; \
 		echo "run make generate and commit the result"; exit 1; fi
+	@$(CONFDOC) -check && echo "README configuration tables are current"
 
 vet-sql: ## Prepare every query against MCPBOX_SQLC_DATABASE_URL (a migrated database)
 	cd db && $(SQLC) vet
