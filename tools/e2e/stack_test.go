@@ -33,19 +33,31 @@ type Stack struct {
 	done chan error
 }
 
-// startStack runs devstack and waits for its banner.
+// startStack runs devstack on a fresh test database and waits for its banner.
 func startStack(t *testing.T) *Stack {
+	t.Helper()
+	return startStackWith(t, t.TempDir(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t))
+}
+
+// startStackWith runs devstack with data as its .data directory and env
+// added to the test's environment (without MCPBOX_DATABASE_URL unless given).
+func startStackWith(t *testing.T, data string, env ...string) *Stack {
 	t.Helper()
 	bin := binDir(t)
 	devstack := filepath.Join(bin, "devstack")
 	if _, err := os.Stat(devstack); err != nil {
 		t.Fatalf("bin/devstack missing (make build builds it): %v", err)
 	}
-	s := &Stack{out: &lifecycletest.Logs{}, data: t.TempDir(), done: make(chan error, 1)}
+	s := &Stack{out: &lifecycletest.Logs{}, data: data, done: make(chan error, 1)}
 	// Not tied to the test context: the cleanup stops it with SIGINT, as a developer would.
 	s.cmd = exec.CommandContext(context.WithoutCancel(t.Context()), devstack, "-root", repoRoot(t), "-bin", bin, "-data", s.data,
 		"-port-offset", e2eOffset, "-sandbox-bin", filepath.Join(bin, "sandbox-e2e"), "-probe-addr", "off")
-	s.cmd.Env = append(os.Environ(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MCPBOX_DATABASE_URL=") {
+			s.cmd.Env = append(s.cmd.Env, kv)
+		}
+	}
+	s.cmd.Env = append(s.cmd.Env, env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
