@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -10,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mcpbox/mcpbox/tools/internal/repo"
 )
 
 // exitError carries a non-default exit status; an empty err prints nothing.
@@ -83,7 +84,7 @@ func (o *options) resolvePaths() error {
 		if err != nil {
 			return fmt.Errorf("working directory: %w", err)
 		}
-		root, err := findRoot(wd)
+		root, err := repo.Root(wd)
 		if err != nil {
 			return err
 		}
@@ -111,18 +112,6 @@ func (o *options) resolvePaths() error {
 		*p = abs
 	}
 	return nil
-}
-
-// findRoot walks up from dir to the directory holding go.work.
-func findRoot(dir string) (string, error) {
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.work")); err == nil {
-			return d, nil
-		}
-		if d == filepath.Dir(d) {
-			return "", errors.New("no go.work above the working directory; run from the repository or pass -root")
-		}
-	}
 }
 
 // envMap turns KEY=value strings into a map; a later entry wins.

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/mcpbox/mcpbox/tools/internal/repo"
 )
 
 // services are the four service binaries.
@@ -25,23 +27,14 @@ func binDir(t *testing.T) string {
 	return dir
 }
 
-// repoRoot walks up from the working directory to the directory of go.work.
+// repoRoot is the directory above the working directory that holds go.work.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := repo.RootFromWD()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.work not found above the working directory")
-		}
-		dir = parent
-	}
+	return root
 }
 
 // command returns an exec.Cmd for a binary of bin/ with exactly env (plus

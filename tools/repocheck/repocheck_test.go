@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mcpbox/mcpbox/tools/internal/repo"
 )
 
 // pin is the toolchain of operations.md §1.1.
@@ -23,20 +25,11 @@ const pin = "1.27.3"
 // repoRoot is the directory above the working directory that holds go.work.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := repo.RootFromWD()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.work above the working directory")
-		}
-		dir = parent
-	}
+	return root
 }
 
 func readRepoFile(t *testing.T, rel string) string {

@@ -20,7 +20,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -30,6 +29,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mcpbox/mcpbox/tools/internal/repo"
 	"github.com/mcpbox/mcpbox/tools/testrun/internal/pipeline"
 )
 
@@ -48,7 +48,7 @@ func run(args []string, out io.Writer) int {
 		return 2
 	}
 	if *root == "" {
-		r, err := findRoot()
+		r, err := repo.RootFromWD()
 		if err != nil {
 			_, _ = fmt.Fprintf(out, "testrun: %v; pass -root\n", err)
 			return 2
@@ -116,21 +116,4 @@ func withSignals(parent context.Context, out io.Writer) (context.Context, func()
 
 func isCI(v string) bool {
 	return v != "" && v != "false" && v != "0"
-}
-
-func findRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.work above the working directory")
-		}
-		dir = parent
-	}
 }
