@@ -29,7 +29,7 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	reg := obs.NewRegistry(service)
 	tokens := servicetoken.New(reg, service, string(cfg.Token), string(cfg.TokenPrevious))
 	health := httpserve.NewHealth()
-	mux := sandboxapi.Routes(health, reg, tokens)
+	mux := sandboxapi.Routes(health, reg, tokens, cfg.MaxMemoryMB)
 	return httpserve.Serve(ctx, log, health,
 		httpserve.Shutdown{Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout},
 		httpserve.Listener{

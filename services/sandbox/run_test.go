@@ -26,7 +26,6 @@ func TestRunServesHealthMetricsAndGuardedStubs(t *testing.T) {
 		t.Errorf("metrics %d", code)
 	}
 	for _, route := range []struct{ method, path string }{
-		{"POST", proto.PathSandboxExecute},
 		{"POST", proto.PathSandboxAnalyze},
 		{"GET", proto.PathSandboxPackages},
 		{"POST", proto.PathSandboxDiscover},

@@ -14,12 +14,13 @@ import (
 )
 
 // Routes lists every route of the sandbox with the guard that protects it.
-func Routes(health *httpserve.Health, reg *prometheus.Registry, tokens *servicetoken.Checker) *http.ServeMux {
+// maxMemoryMB is MCPBOX_SANDBOX_MAX_MEMORY_MB.
+func Routes(health *httpserve.Health, reg *prometheus.Registry, tokens *servicetoken.Checker, maxMemoryMB int) *http.ServeMux {
 	mux := http.NewServeMux()
 	httpserve.Ops(mux, health, reg)
+	mux.Handle("POST "+proto.PathSandboxExecute, tokens.Guard(execute(maxMemoryMB)))
 	// Not built yet: 501 behind the token guard, so the contract and its guard are in place.
 	for _, pattern := range []string{
-		"POST " + proto.PathSandboxExecute,
 		"POST " + proto.PathSandboxAnalyze,
 		"GET " + proto.PathSandboxPackages,
 		"POST " + proto.PathSandboxDiscover,

@@ -1,0 +1,199 @@
+package sandboxapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"slices"
+
+	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/canon"
+	"github.com/mcpbox/mcpbox/proto/strictjson"
+)
+
+// executeDepth allows the arguments (at depth 1 of the body) their own
+// MaxArgumentsDepth levels, checked separately with the exact limit.
+const executeDepth = proto.MaxArgumentsDepth + 2
+
+// decodeExecute runs steps 1–2 of sandbox.md §4.2.3 on a /v1/execute body:
+// strict decode and field rules (400), the pinned hash (409), and the
+// execution fields against the manifest (400). maxMemoryMB is
+// MCPBOX_SANDBOX_MAX_MEMORY_MB.
+func decodeExecute(body []byte, maxMemoryMB int) (proto.ExecuteRequest, *apiError) {
+	var req proto.ExecuteRequest
+	if e := decodeStrict(body, &req, executeDepth, "code", "manifest", "pinned_hash", "arguments", "allowed_hosts", "limits"); e != nil {
+		return req, allowedHostsHint(e)
+	}
+	if e := checkExecuteFields(&req, maxMemoryMB); e != nil {
+		return req, e
+	}
+	want, err := canon.HashGo(req.Code, req.Manifest)
+	if err != nil {
+		return req, invalid("manifest", "%v", err)
+	}
+	if want != req.PinnedHash {
+		return req, &apiError{Status: http.StatusConflict, Err: proto.Error{
+			Code: proto.CodeHashMismatch, Field: "pinned_hash",
+			Message: "pinned_hash " + req.PinnedHash + " does not match the hash of code and manifest, " + want +
+				": the code or the manifest changed since the version was pinned, or a cached plan is stale; fetch the plan again",
+		}}
+	}
+	return req, checkInsideManifest(req)
+}
+
+// allowedHostsHint turns the missing-key refusal into the hint of
+// sandbox.md §4.2.1: a forgotten allowed_hosts never means "any host".
+func allowedHostsHint(e *apiError) *apiError {
+	if e.Err.Field == "allowed_hosts" {
+		return invalid("allowed_hosts", "required; send null for any public host or [] for no network")
+	}
+	return e
+}
+
+func checkExecuteFields(req *proto.ExecuteRequest, maxMemoryMB int) *apiError {
+	code, err := canon.NormalizeCode(req.Code)
+	switch {
+	case req.Code == "":
+		return invalid("code", "required; send the tool source")
+	case len(req.Code) > proto.MaxCodeBytes:
+		return invalid("code", "at most %d bytes of UTF-8 (got %d); split the tool", proto.MaxCodeBytes, len(req.Code))
+	case err != nil:
+		return invalid("code", "%v", err)
+	}
+	req.Code = code
+	if !canon.ValidHash(req.PinnedHash) {
+		return invalid("pinned_hash", "must be sha256: followed by 64 lowercase hex digits")
+	}
+	if e := checkArguments(req.Arguments); e != nil {
+		return e
+	}
+	if l := req.Limits.TimeoutMS; l < proto.MinExecTimeoutMS || l > proto.MaxExecTimeoutMS {
+		return invalid("limits.timeout_ms", "must be %d–%d (got %d)", proto.MinExecTimeoutMS, proto.MaxExecTimeoutMS, l)
+	}
+	if l := req.Limits.MemoryMB; l < proto.MinMemoryMB || l > maxMemoryMB {
+		return invalid("limits.memory_mb", "must be %d–%d (got %d)", proto.MinMemoryMB, maxMemoryMB, l)
+	}
+	if len(req.AllowedHosts.Hosts) > proto.MaxAllowedHosts {
+		return invalid("allowed_hosts", "at most %d entries (got %d)", proto.MaxAllowedHosts, len(req.AllowedHosts.Hosts))
+	}
+	for i, h := range req.AllowedHosts.Hosts {
+		n, err := proto.NormalizeHost(h)
+		if err != nil {
+			return invalid("allowed_hosts["+itoa(i)+"]", "%v", err)
+		}
+		req.AllowedHosts.Hosts[i] = n
+	}
+	return checkSecrets(req)
+}
+
+func checkArguments(args json.RawMessage) *apiError {
+	if len(args) > proto.MaxArgumentsBytes {
+		return invalid("arguments", "at most %d bytes serialised (got %d)", proto.MaxArgumentsBytes, len(args))
+	}
+	if t := bytes.TrimSpace(args); len(t) == 0 || t[0] != '{' {
+		return invalid("arguments", "must be a JSON object; send {} when the tool takes no arguments")
+	}
+	var v any
+	if err := strictjson.Decode(args, &v, strictjson.Options{MaxDepth: proto.MaxArgumentsDepth}); err != nil {
+		if se, ok := err.(*strictjson.Error); ok { //nolint:errorlint // Decode returns *Error unwrapped
+			return invalid(joinPath("arguments", se.Path), "%s", se.Rule)
+		}
+		return invalid("arguments", "%v", err)
+	}
+	return nil
+}
+
+func checkSecrets(req *proto.ExecuteRequest) *apiError {
+	if len(req.Secrets) > proto.MaxSecrets {
+		return invalid("secrets", "at most %d entries (got %d)", proto.MaxSecrets, len(req.Secrets))
+	}
+	total := 0
+	for _, name := range sortedNames(req.Secrets) {
+		if err := proto.ValidateSecretName(name); err != nil {
+			return invalid("secrets."+name, "%v", err)
+		}
+		if v := req.Secrets[name]; v != nil {
+			if len(*v) > proto.MaxSecretValueBytes {
+				return invalid("secrets."+name, "value at most %d bytes", proto.MaxSecretValueBytes)
+			}
+			total += len(*v)
+		}
+	}
+	if total > proto.MaxSecretsTotalBytes {
+		return invalid("secrets", "values at most %d bytes in total", proto.MaxSecretsTotalBytes)
+	}
+	for i, name := range req.WithheldSecrets {
+		if _, ok := req.Secrets[name]; ok {
+			return invalid("withheld_secrets["+itoa(i)+"]", "%s is also in secrets; a secret is either sent or withheld", name)
+		}
+	}
+	return nil
+}
+
+// checkInsideManifest: the execution fields must stay inside the pinned
+// manifest (sandbox.md §4.2.2).
+func checkInsideManifest(req proto.ExecuteRequest) *apiError {
+	m, err := req.Manifest.Normalize()
+	if err != nil {
+		return invalid("manifest", "%v", err)
+	}
+	if !req.AllowedHosts.Any {
+		for i, h := range req.AllowedHosts.Hosts {
+			if !hostCovered(h, m.Hosts) {
+				return invalid("allowed_hosts["+itoa(i)+"]", "%s is not in manifest.hosts; only hosts the version was pinned with may be allowed", h)
+			}
+		}
+	}
+	for i, p := range req.ExtraPackages {
+		if !slices.Contains(m.Packages, p) {
+			return invalid("extra_packages["+itoa(i)+"]", "%s is not in manifest.packages", p)
+		}
+	}
+	for _, name := range sortedNames(req.Secrets) {
+		if !slices.Contains(m.Secrets, name) {
+			return invalid("secrets."+name, "not in manifest.secrets; only secrets the code was pinned with may be sent")
+		}
+	}
+	for i, name := range req.WithheldSecrets {
+		if !slices.Contains(m.Secrets, name) {
+			return invalid("withheld_secrets["+itoa(i)+"]", "%s is not in manifest.secrets", name)
+		}
+	}
+	if req.Limits.TimeoutMS != m.TimeoutMS {
+		return invalid("limits.timeout_ms", "must equal manifest.timeout_ms (%d)", m.TimeoutMS)
+	}
+	if req.Limits.MemoryMB != m.MemoryMB {
+		return invalid("limits.memory_mb", "must equal manifest.memory_mb (%d)", m.MemoryMB)
+	}
+	return nil
+}
+
+// hostCovered: an entry is covered by the same entry or, for host:port, by
+// the bare host (any port).
+func hostCovered(entry string, manifest []string) bool {
+	if slices.Contains(manifest, entry) {
+		return true
+	}
+	host, _ := splitPort(entry)
+	return host != entry && slices.Contains(manifest, host)
+}
+
+// execute validates a /v1/execute request completely (auth is the guard's),
+// then answers 501: the execution engine (pool, workers) is not built yet.
+// A valid request is never answered with a fake result.
+func execute(maxMemoryMB int) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, e := readBody(r, proto.MaxExecuteBodyBytes)
+		if e == nil {
+			_, e = decodeExecute(body, maxMemoryMB)
+		}
+		if e != nil {
+			writeError(w, r, e)
+			return
+		}
+		writeError(w, r, &apiError{Status: http.StatusNotImplemented, Err: proto.Error{
+			Code:    proto.CodeNotImplemented,
+			Message: "The request is valid, but tool execution is not built into this sandbox yet; nothing ran.",
+		}})
+	})
+}
