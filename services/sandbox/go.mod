@@ -4,10 +4,7 @@ go 1.26.0
 
 require github.com/mcpbox/mcpbox/proto v0.0.0
 
-require (
-	github.com/google/jsonschema-go v0.4.3 // indirect
-	github.com/traefik/yaegi v0.16.1 // indirect
-)
+require github.com/gowebpki/jcs v1.0.1 // indirect
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
