@@ -4,7 +4,15 @@ go 1.26.0
 
 require github.com/mcpbox/mcpbox/proto v0.0.0
 
-require github.com/gowebpki/jcs v1.0.1 // indirect
+require (
+	github.com/gowebpki/jcs v1.0.1 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
+)
+
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/google/jsonschema-go v0.4.3
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
@@ -16,7 +24,7 @@ require (
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
 	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	golang.org/x/sys v0.50.0
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
