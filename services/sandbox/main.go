@@ -5,4 +5,7 @@ package main
 
 import "github.com/mcpbox/mcpbox/proto/lifecycle"
 
-func main() { lifecycle.Main("sandbox", run) }
+// selfExe is the worker executable: this binary, re-executed (sandbox.md §2).
+const selfExe = "/proc/self/exe"
+
+func main() { lifecycle.Main("sandbox", command(selfExe)) }

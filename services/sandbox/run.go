@@ -9,24 +9,38 @@ import (
 	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/proto/servicetoken"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/config"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/lockdown"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/sandboxapi"
 )
 
 const service = "sandbox"
 
-// run is the sandbox's command line: serve (default), config-doc, healthcheck.
-func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
-	return lifecycle.Service{ConfigDoc: config.Doc, HealthAddr: config.ListenAddr, Serve: serve}.Run(ctx, args, environ, stdout)
+// command is the sandbox's command line: serve (default), config-doc,
+// healthcheck, and the internal __selftest. workerExe is the executable
+// re-run as a worker: /proc/self/exe in production; tests pass a non-race
+// build (MCPBOX_SANDBOX_TEST_WORKER) or themselves.
+func command(workerExe string) lifecycle.RunFunc {
+	return lifecycle.Service{
+		ConfigDoc: config.Doc, HealthAddr: config.ListenAddr,
+		Serve: func(ctx context.Context, _, environ []string, stdout io.Writer) error {
+			return serve(ctx, workerExe, environ, stdout)
+		},
+		Extra: map[string]lifecycle.Command{lockdown.SelfTestArg: selfTestCommand},
+	}.Run
 }
 
-// serve wires the sandbox by hand: config → logger → registry → API → listener.
-func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
+// serve wires the sandbox by hand: config → logger → registry → isolation
+// self-test → API → listener.
+func serve(ctx context.Context, workerExe string, environ []string, stdout io.Writer) error {
 	cfg, err := config.Load(lifecycle.Getenv(environ))
 	if err != nil {
 		return err
 	}
 	log := lifecycle.Start(stdout, service, cfg.Common, cfg, environ)
 	reg := obs.NewRegistry(service)
+	if _, err := checkIsolation(ctx, log, reg, cfg, workerExe); err != nil {
+		return err
+	}
 	tokens := servicetoken.New(reg, service, string(cfg.Token), string(cfg.TokenPrevious))
 	health := httpserve.NewHealth()
 	mux := sandboxapi.Routes(health, reg, tokens, cfg.MaxMemoryMB)
