@@ -4,11 +4,14 @@ import (
 	"context"
 	"io"
 
+	"github.com/mcpbox/mcpbox/proto/buildinfo"
 	"github.com/mcpbox/mcpbox/proto/httpserve"
 	"github.com/mcpbox/mcpbox/proto/lifecycle"
 	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/proto/servicetoken"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/analyze"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/config"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/egress"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/lockdown"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/sandboxapi"
 )
@@ -42,8 +45,15 @@ func serve(ctx context.Context, workerExe string, environ []string, stdout io.Wr
 		return err
 	}
 	tokens := servicetoken.New(reg, service, string(cfg.Token), string(cfg.TokenPrevious))
+	broker, err := egress.New(egress.Config{Deny: cfg.EgressDeny, DNS: cfg.DNS}, reg, log)
+	if err != nil {
+		return err
+	}
 	health := httpserve.NewHealth()
-	mux := sandboxapi.Routes(health, reg, tokens, cfg.MaxMemoryMB)
+	mux := sandboxapi.Routes(sandboxapi.Deps{
+		Health: health, Reg: reg, Tokens: tokens, MaxMemoryMB: cfg.MaxMemoryMB, Broker: broker,
+		Analyzer: analyze.New(reg, analyze.Options{BuildVersion: buildinfo.Version}),
+	})
 	return httpserve.Serve(ctx, log, health,
 		httpserve.Shutdown{Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout},
 		httpserve.Listener{

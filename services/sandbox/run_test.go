@@ -26,11 +26,8 @@ func TestRunServesHealthMetricsAndGuardedStubs(t *testing.T) {
 		t.Errorf("metrics %d", code)
 	}
 	for _, route := range []struct{ method, path string }{
-		{"POST", proto.PathSandboxAnalyze},
-		{"GET", proto.PathSandboxPackages},
 		{"POST", proto.PathSandboxDiscover},
 		{"POST", proto.PathSandboxMCPCall},
-		{"POST", proto.PathSandboxFetch},
 	} {
 		if code, body := lifecycletest.Do(t, route.method, base+route.path); code != 401 || !strings.Contains(body, `"code":"unauthenticated"`) {
 			t.Errorf("%s %s without token: %d %s", route.method, route.path, code, body)
@@ -39,6 +36,17 @@ func TestRunServesHealthMetricsAndGuardedStubs(t *testing.T) {
 		if code != 501 || !strings.Contains(body, `"code":"not_implemented"`) || !strings.Contains(body, `"request_id":"`) {
 			t.Errorf("%s %s: %d %s", route.method, route.path, code, body)
 		}
+	}
+	for _, route := range []struct{ method, path string }{
+		{"POST", proto.PathSandboxExecute}, {"POST", proto.PathSandboxAnalyze}, {"GET", proto.PathSandboxPackages}, {"POST", proto.PathSandboxFetch},
+	} {
+		if code, _ := lifecycletest.Do(t, route.method, base+route.path); code != 401 {
+			t.Errorf("%s %s without token: %d", route.method, route.path, code)
+		}
+	}
+	if code, body := lifecycletest.Get(t, base+proto.PathSandboxPackages, proto.HeaderServiceToken, token); code != 200 ||
+		!strings.Contains(body, `"catalogue_version":"cat-`) || !strings.Contains(body, `"path":"encoding/xml","tier":"opt_in"`) {
+		t.Errorf("packages: %d %.200s", code, body)
 	}
 	if code, _ := lifecycletest.Get(t, base+"/nope"); code != 404 {
 		t.Errorf("unknown path: %d", code)

@@ -44,7 +44,7 @@ func decodeExecute(body []byte, maxMemoryMB int) (proto.ExecuteRequest, *apiErro
 // allowedHostsHint turns the missing-key refusal into the hint of
 // sandbox.md §4.2.1: a forgotten allowed_hosts never means "any host".
 func allowedHostsHint(e *apiError) *apiError {
-	if e.Err.Field == "allowed_hosts" {
+	if e != nil && e.Err.Field == "allowed_hosts" {
 		return invalid("allowed_hosts", "required; send null for any public host or [] for no network")
 	}
 	return e

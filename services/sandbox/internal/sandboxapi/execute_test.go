@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,6 +18,8 @@ import (
 	"github.com/mcpbox/mcpbox/proto/httpserve"
 	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/proto/servicetoken"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/analyze"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/egress"
 )
 
 const (
@@ -28,7 +31,14 @@ const (
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
 	reg := prometheus.NewRegistry()
-	mux := Routes(httpserve.NewHealth(), reg, servicetoken.New(reg, "sandbox", token, previous), 1024)
+	broker, err := egress.New(egress.Config{}, reg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := Routes(Deps{
+		Health: httpserve.NewHealth(), Reg: reg, Tokens: servicetoken.New(reg, "sandbox", token, previous), MaxMemoryMB: 1024,
+		Analyzer: analyze.New(reg, analyze.Options{}), Broker: broker,
+	})
 	srv := httptest.NewServer(obs.RequestIDMiddleware(obs.KeepValid, mux))
 	t.Cleanup(srv.Close)
 	return srv
@@ -246,4 +256,69 @@ func FuzzDecodeExecute(f *testing.F) {
 			t.Fatalf("refusal %d without a message: %+v", e.Status, e.Err)
 		}
 	})
+}
+
+func call(t *testing.T, srv *httptest.Server, path string, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, srv.URL+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(proto.HeaderServiceToken, token)
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+func TestAnalyzeRoute(t *testing.T) {
+	t.Parallel()
+	srv := server(t)
+	status, raw := call(t, srv, proto.PathSandboxAnalyze, marshal(t, map[string]any{"code": code}))
+	var resp proto.AnalyzeResponse
+	if status != 200 || json.Unmarshal([]byte(raw), &resp) != nil || !resp.OK || resp.Description != "Says hi." {
+		t.Fatalf("analyze: %d %s", status, raw)
+	}
+	// SB-28 (API layer): a syntax error is an ok:false analysis, not an HTTP error.
+	status, raw = call(t, srv, proto.PathSandboxAnalyze, marshal(t, map[string]any{"code": "package tool\nfunc {"}))
+	if status != 200 || !strings.Contains(raw, `"SyntaxError"`) {
+		t.Errorf("syntax error: %d %s", status, raw)
+	}
+	for _, tc := range []struct{ body, field string }{
+		{`{"code":"package tool","extra_packages":["os"]}`, "extra_packages[0]"},
+		{`{"code":"package tool","compiled":true}`, "compiled"},
+		{`{}`, "code"},
+	} {
+		status, raw := call(t, srv, proto.PathSandboxAnalyze, []byte(tc.body))
+		if status != 400 || !strings.Contains(raw, `"field":"`+tc.field+`"`) {
+			t.Errorf("%s: %d %s", tc.body, status, raw)
+		}
+	}
+	status, raw = call(t, srv, proto.PathSandboxAnalyze, marshal(t, map[string]any{"code": code, "compile": true}))
+	if status != http.StatusNotImplemented {
+		t.Errorf("compile: true must not pretend to have compiled: %d %s", status, raw)
+	}
+}
+
+// SB-83 (API layer): /v1/fetch refuses methods other than GET and POST and
+// a request without allowed_hosts; SSRF refusals are 200 with ok:false.
+func TestFetchRoute(t *testing.T) {
+	t.Parallel()
+	srv := server(t)
+	status, raw := call(t, srv, proto.PathSandboxFetch, []byte(`{"method":"DELETE","url":"https://api.example.com/","allowed_hosts":null,"purpose":"oauth"}`))
+	if status != 400 || !strings.Contains(raw, `"field":"method"`) {
+		t.Errorf("DELETE: %d %s", status, raw)
+	}
+	status, raw = call(t, srv, proto.PathSandboxFetch, []byte(`{"method":"GET","url":"https://api.example.com/","purpose":"oauth"}`))
+	if status != 400 || !strings.Contains(raw, "send null for any public host or [] for no network") {
+		t.Errorf("no allowed_hosts: %d %s", status, raw)
+	}
+	status, raw = call(t, srv, proto.PathSandboxFetch, []byte(`{"method":"GET","url":"http://169.254.169.254/latest/meta-data/","allowed_hosts":null,"purpose":"selfcheck"}`))
+	if status != 200 || !strings.Contains(raw, `"ok":false`) || !strings.Contains(raw, "EgressDenied") {
+		t.Errorf("metadata address: %d %s", status, raw)
+	}
 }

@@ -11,23 +11,36 @@ import (
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/httpserve"
 	"github.com/mcpbox/mcpbox/proto/servicetoken"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/analyze"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/egress"
 )
 
+// Deps are what the routes use, built by run.
+type Deps struct {
+	Health *httpserve.Health
+	Reg    *prometheus.Registry
+	Tokens *servicetoken.Checker
+	// MaxMemoryMB is MCPBOX_SANDBOX_MAX_MEMORY_MB.
+	MaxMemoryMB int
+	Analyzer    *analyze.Analyzer
+	Broker      *egress.Broker
+}
+
 // Routes lists every route of the sandbox with the guard that protects it.
-// maxMemoryMB is MCPBOX_SANDBOX_MAX_MEMORY_MB.
-func Routes(health *httpserve.Health, reg *prometheus.Registry, tokens *servicetoken.Checker, maxMemoryMB int) *http.ServeMux {
+func Routes(d Deps) *http.ServeMux {
 	mux := http.NewServeMux()
-	httpserve.Ops(mux, health, reg)
-	mux.Handle("POST "+proto.PathSandboxExecute, tokens.Guard(execute(maxMemoryMB)))
+	httpserve.Ops(mux, d.Health, d.Reg)
+	guard := d.Tokens.Guard
+	mux.Handle("POST "+proto.PathSandboxExecute, guard(execute(d.MaxMemoryMB)))
+	mux.Handle("POST "+proto.PathSandboxAnalyze, guard(analyzeHandler(d.Analyzer)))
+	mux.Handle("GET "+proto.PathSandboxPackages, guard(packagesHandler(d.Analyzer.CatalogueVersion())))
+	mux.Handle("POST "+proto.PathSandboxFetch, guard(fetchHandler(d.Broker)))
 	// Not built yet: 501 behind the token guard, so the contract and its guard are in place.
 	for _, pattern := range []string{
-		"POST " + proto.PathSandboxAnalyze,
-		"GET " + proto.PathSandboxPackages,
 		"POST " + proto.PathSandboxDiscover,
 		"POST " + proto.PathSandboxMCPCall,
-		"POST " + proto.PathSandboxFetch,
 	} {
-		mux.Handle(pattern, tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
+		mux.Handle(pattern, guard(http.HandlerFunc(httpserve.NotImplemented)))
 	}
 	mux.HandleFunc("/", httpserve.NotFound)
 	return mux
