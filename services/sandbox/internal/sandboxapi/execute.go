@@ -2,13 +2,18 @@ package sandboxapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/canon"
 	"github.com/mcpbox/mcpbox/proto/strictjson"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/egress"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/ipc"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/pool"
 )
 
 // executeDepth allows the arguments (at depth 1 of the body) their own
@@ -178,22 +183,75 @@ func hostCovered(entry string, manifest []string) bool {
 	return host != entry && slices.Contains(manifest, host)
 }
 
-// execute validates a /v1/execute request completely (auth is the guard's),
-// then answers 501: the execution engine (pool, workers) is not built yet.
-// A valid request is never answered with a fake result.
-func execute(maxMemoryMB int) http.Handler {
+// Executor runs jobs in workers (the pool).
+type Executor interface {
+	Execute(ctx context.Context, job pool.Job) (pool.Outcome, error)
+}
+
+// executeHandler serves POST /v1/execute: sandbox.md §4.2.3 steps 1–10.
+// Without an executor (the pool is not wired) a valid request is answered
+// 501, never with a fake result.
+func executeHandler(d Deps) http.Handler {
+	checks := newValidators()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		body, e := readBody(r, proto.MaxExecuteBodyBytes)
+		var req proto.ExecuteRequest
 		if e == nil {
-			_, e = decodeExecute(body, maxMemoryMB)
+			req, e = decodeExecute(body, d.MaxMemoryMB)
 		}
 		if e != nil {
 			writeError(w, r, e)
 			return
 		}
-		writeError(w, r, &apiError{Status: http.StatusNotImplemented, Err: proto.Error{
-			Code:    proto.CodeNotImplemented,
-			Message: "The request is valid, but tool execution is not built into this sandbox yet; nothing ran.",
-		}})
+		// Step 3: analysis (cached); any error ends the request, no worker used.
+		res := d.Analyzer.Analyze(r.Context(), proto.AnalyzeRequest{Code: req.Code, ExtraPackages: req.ExtraPackages})
+		if res.Refusal != nil {
+			writeJSON(w, noWorker(res.ExecutionError(), start))
+			return
+		}
+		// Step 4: the arguments against the caller's or the derived schema.
+		schema := req.InputSchema
+		if len(schema) == 0 {
+			schema = res.Response.InputSchema
+		}
+		if bad := checks.check(schema, req.Arguments); bad != nil {
+			writeJSON(w, noWorker(bad, start))
+			return
+		}
+		if d.Pool == nil {
+			writeError(w, r, &apiError{Status: http.StatusNotImplemented, Err: proto.Error{
+				Code:    proto.CodeNotImplemented,
+				Message: "The request is valid, but tool execution is not built into this sandbox yet; nothing ran.",
+			}})
+			return
+		}
+		allow, err := egress.ParseAllowedHosts(req.AllowedHosts)
+		if err != nil {
+			writeError(w, r, ruleErrors(err))
+			return
+		}
+		session := d.Broker.NewSession(allow, egress.SourceTool, egress.ToolLimits())
+		defer session.Close()
+		out, err := d.Pool.Execute(r.Context(), pool.Job{
+			Mode: ipc.ModeRun, Code: req.Code, InputType: res.Response.Main.InputType, Arguments: req.Arguments,
+			Secrets: req.Secrets, Withheld: req.WithheldSecrets, ExtraPackages: req.ExtraPackages,
+			Timeout: time.Duration(req.Limits.TimeoutMS) * time.Millisecond, MemoryMB: req.Limits.MemoryMB, Egress: session,
+		})
+		switch {
+		case err != nil:
+			writeError(w, r, statusOf(err))
+		case out.Cancelled: // the caller is gone: no body (sandbox.md §10 row 1)
+		default:
+			writeJSON(w, respond(req, out))
+		}
 	})
+}
+
+// noWorker is the response of a request that ended before a worker ran.
+func noWorker(e *proto.ExecutionError, start time.Time) proto.ExecuteResponse {
+	return proto.ExecuteResponse{
+		Result: json.RawMessage("null"), Error: e, ContentText: failureText(e, ""),
+		DurationMS: time.Since(start).Milliseconds(),
+	}
 }

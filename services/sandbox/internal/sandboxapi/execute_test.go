@@ -30,6 +30,12 @@ const (
 
 func server(t *testing.T) *httptest.Server {
 	t.Helper()
+	return serverWith(t, nil)
+}
+
+// serverWith serves the routes with exec as the pool (nil: not wired).
+func serverWith(t *testing.T, exec Executor) *httptest.Server {
+	t.Helper()
 	reg := prometheus.NewRegistry()
 	broker, err := egress.New(egress.Config{}, reg, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -37,7 +43,7 @@ func server(t *testing.T) *httptest.Server {
 	}
 	mux := Routes(Deps{
 		Health: httpserve.NewHealth(), Reg: reg, Tokens: servicetoken.New(reg, "sandbox", token, previous), MaxMemoryMB: 1024,
-		Analyzer: analyze.New(reg, analyze.Options{}), Broker: broker,
+		Analyzer: analyze.New(reg, analyze.Options{}), Broker: broker, Pool: exec,
 	})
 	srv := httptest.NewServer(obs.RequestIDMiddleware(obs.KeepValid, mux))
 	t.Cleanup(srv.Close)

@@ -24,6 +24,8 @@ type Deps struct {
 	MaxMemoryMB int
 	Analyzer    *analyze.Analyzer
 	Broker      *egress.Broker
+	// Pool runs jobs in workers; nil answers 501 after every check passed.
+	Pool Executor
 }
 
 // Routes lists every route of the sandbox with the guard that protects it.
@@ -31,7 +33,7 @@ func Routes(d Deps) *http.ServeMux {
 	mux := http.NewServeMux()
 	httpserve.Ops(mux, d.Health, d.Reg)
 	guard := d.Tokens.Guard
-	mux.Handle("POST "+proto.PathSandboxExecute, guard(execute(d.MaxMemoryMB)))
+	mux.Handle("POST "+proto.PathSandboxExecute, guard(executeHandler(d)))
 	mux.Handle("POST "+proto.PathSandboxAnalyze, guard(analyzeHandler(d.Analyzer)))
 	mux.Handle("GET "+proto.PathSandboxPackages, guard(packagesHandler(d.Analyzer.CatalogueVersion())))
 	mux.Handle("POST "+proto.PathSandboxFetch, guard(fetchHandler(d.Broker)))
