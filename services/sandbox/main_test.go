@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/lockdown"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/worker"
 )
 
 // run is the sandbox's command line with a worker executable that is never
@@ -25,6 +26,9 @@ func testWorker() string {
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == lockdown.SelfTestArg {
 		os.Exit(lockdown.SelfTestMain(os.Args[2:], os.Stdout))
+	}
+	if len(os.Args) > 1 && os.Args[1] == worker.ProcessArg {
+		os.Exit(worker.ProcessMain(os.Args[2:], os.Environ(), os.Stderr))
 	}
 	os.Exit(m.Run())
 }

@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net/http"
+	"os"
+	"time"
 
+	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/buildinfo"
 	"github.com/mcpbox/mcpbox/proto/httpserve"
 	"github.com/mcpbox/mcpbox/proto/lifecycle"
@@ -13,7 +19,10 @@ import (
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/config"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/egress"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/lockdown"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/mcpclient"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/pool"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/sandboxapi"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/worker"
 )
 
 const service = "sandbox"
@@ -28,7 +37,7 @@ func command(workerExe string) lifecycle.RunFunc {
 		Serve: func(ctx context.Context, _, environ []string, stdout io.Writer) error {
 			return serve(ctx, workerExe, environ, stdout)
 		},
-		Extra: map[string]lifecycle.Command{lockdown.SelfTestArg: selfTestCommand},
+		Extra: map[string]lifecycle.Command{lockdown.SelfTestArg: selfTestCommand, worker.ProcessArg: workerCommand},
 	}.Run
 }
 
@@ -49,9 +58,28 @@ func serve(ctx context.Context, workerExe string, environ []string, stdout io.Wr
 	if err != nil {
 		return err
 	}
-	health := httpserve.NewHealth()
+	mcp := mcpclient.New(log, reg, mcpHTTPClient(broker), mcpclient.Options{
+		Version: buildinfo.Version, IsEgressDenied: isBlocked,
+	})
+	defer mcp.Close()
+	workers, err := pool.New(pool.Config{
+		WorkerExe: workerExe, WorkerProcs: cfg.WorkerProcs, Warm: cfg.WarmWorkers, MaxConcurrent: cfg.MaxConcurrent,
+		SpawnConcurrency: cfg.SpawnConc, MemoryBudgetMB: cfg.MemoryBudgetMB, MaxMemoryMB: cfg.MaxMemoryMB,
+		QueueMax: cfg.QueueMax, QueueWait: time.Duration(cfg.QueueWaitMS) * time.Millisecond, MaxIdle: cfg.WorkerMaxIdle,
+	}, reg, log)
+	if err != nil {
+		return err
+	}
+	workers.Start(ctx)
+	defer workers.Close() // after the listener has drained
+	health := httpserve.NewHealth(httpserve.Check{Name: "pool", Fn: func(context.Context) error {
+		if !workers.Ready() {
+			return errors.New("worker pool not warm yet, or spawning fails")
+		}
+		return nil
+	}})
 	mux := sandboxapi.Routes(sandboxapi.Deps{
-		Health: health, Reg: reg, Tokens: tokens, MaxMemoryMB: cfg.MaxMemoryMB, Broker: broker,
+		Health: health, Reg: reg, Tokens: tokens, MaxMemoryMB: cfg.MaxMemoryMB, Broker: broker, MCP: mcp, Pool: workers,
 		Analyzer: analyze.New(reg, analyze.Options{BuildVersion: buildinfo.Version}),
 	})
 	return httpserve.Serve(ctx, log, health,
@@ -61,4 +89,31 @@ func serve(ctx context.Context, workerExe string, environ []string, stdout io.Wr
 			// 330 s covers the longest execution plus margins (contracts.md §8).
 			WriteTimeout: config.WriteTimeout,
 		})
+}
+
+// mcpHTTPClient gives the external MCP client an HTTP client per policy,
+// each going through the broker's SSRF guard (sandbox.md §13.1).
+func mcpHTTPClient(b *egress.Broker) mcpclient.HTTPClientFunc {
+	return func(allowed proto.AllowedHosts) (*http.Client, error) {
+		allow, err := egress.ParseAllowedHosts(allowed)
+		if err != nil {
+			return nil, err
+		}
+		return b.NewSession(allow, egress.SourceMCP, egress.Limits{RequestTimeout: proto.MaxMCPCallTimeoutMS * time.Millisecond}).Client(), nil
+	}
+}
+
+// isBlocked reports an SSRF refusal of the broker (→ EgressDenied).
+func isBlocked(err error) bool {
+	var b *egress.BlockedError
+	return errors.As(err, &b)
+}
+
+// workerCommand is the `__worker` subcommand: one locked-down job process
+// (sandbox.md §7, §8), talking to the parent over fds 3 and 4.
+func workerCommand(_ context.Context, args, environ []string, _ io.Writer) error {
+	if code := worker.ProcessMain(args, environ, os.Stderr); code != 0 {
+		return fmt.Errorf("worker exited %d", code)
+	}
+	return nil
 }

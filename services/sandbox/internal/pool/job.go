@@ -1,6 +1,3 @@
-// Package pool keeps warm, locked-down worker processes, admits executions
-// (concurrency, memory budget, FIFO queue) and runs one job per worker
-// (sandbox.md §7–§10).
 package pool
 
 import (
@@ -53,6 +50,12 @@ type Outcome struct {
 	Duration time.Duration
 	// Class is the crash class for the metric ("" when none).
 	Class string
+	// PID is the worker's process id (logs: worker_pid); 0 when no worker
+	// ran.
+	PID int
+	// JobFrames is the number of job frames the parent wrote to that
+	// worker: always 1 (SB-66 instrumentation).
+	JobFrames int
 }
 
 // Call is the parent's record of one brokered HTTP call of a worker.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -183,9 +184,11 @@ func hostCovered(entry string, manifest []string) bool {
 	return host != entry && slices.Contains(manifest, host)
 }
 
-// Executor runs jobs in workers (the pool).
+// Executor runs jobs in workers (the pool) and counts each request's final
+// outcome (mcpbox_sandbox_executions_total, sandbox.md §15.1).
 type Executor interface {
 	Execute(ctx context.Context, job pool.Job) (pool.Outcome, error)
+	RecordExecution(outcome string, d time.Duration)
 }
 
 // executeHandler serves POST /v1/execute: sandbox.md §4.2.3 steps 1–10.
@@ -195,19 +198,28 @@ func executeHandler(d Deps) http.Handler {
 	checks := newValidators()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		outcome := "invalid_request"
+		if d.Pool != nil {
+			defer func() { d.Pool.RecordExecution(outcome, time.Since(start)) }()
+		}
 		body, e := readBody(r, proto.MaxExecuteBodyBytes)
 		var req proto.ExecuteRequest
 		if e == nil {
 			req, e = decodeExecute(body, d.MaxMemoryMB)
 		}
 		if e != nil {
+			if e.Err.Code == proto.CodeHashMismatch {
+				outcome = "hash_mismatch"
+			}
 			writeError(w, r, e)
 			return
 		}
 		// Step 3: analysis (cached); any error ends the request, no worker used.
 		res := d.Analyzer.Analyze(r.Context(), proto.AnalyzeRequest{Code: req.Code, ExtraPackages: req.ExtraPackages})
 		if res.Refusal != nil {
-			writeJSON(w, noWorker(res.ExecutionError(), start))
+			resp := noWorker(res.ExecutionError(), start)
+			outcome = resp.Error.Type.SnakeCase()
+			writeJSON(w, resp)
 			return
 		}
 		// Step 4: the arguments against the caller's or the derived schema.
@@ -216,6 +228,7 @@ func executeHandler(d Deps) http.Handler {
 			schema = res.Response.InputSchema
 		}
 		if bad := checks.check(schema, req.Arguments); bad != nil {
+			outcome = bad.Type.SnakeCase()
 			writeJSON(w, noWorker(bad, start))
 			return
 		}
@@ -239,11 +252,26 @@ func executeHandler(d Deps) http.Handler {
 			Timeout: time.Duration(req.Limits.TimeoutMS) * time.Millisecond, MemoryMB: req.Limits.MemoryMB, Egress: session,
 		})
 		switch {
-		case err != nil:
+		case errors.Is(err, pool.ErrSaturated):
+			outcome = "saturated"
 			writeError(w, r, statusOf(err))
+		case err != nil:
+			// Not ready (draining, spawns failing) has no outcome of its own in
+			// the closed set: it is capacity the caller could not get.
+			outcome = "cancelled"
+			if r.Context().Err() == nil {
+				outcome = "saturated"
+				writeError(w, r, statusOf(err))
+			}
 		case out.Cancelled: // the caller is gone: no body (sandbox.md §10 row 1)
+			outcome = "cancelled"
 		default:
-			writeJSON(w, respond(req, out))
+			resp := respond(req, out)
+			outcome = "ok"
+			if resp.Error != nil {
+				outcome = resp.Error.Type.SnakeCase()
+			}
+			writeJSON(w, resp)
 		}
 	})
 }

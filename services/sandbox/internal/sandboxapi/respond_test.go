@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,14 +81,22 @@ func TestAnalysisRefusalsNeedNoWorker(t *testing.T) {
 
 // fakePool is a hand-written Executor returning a fixed outcome.
 type fakePool struct {
-	out pool.Outcome
-	err error
-	got pool.Job
+	out      pool.Outcome
+	err      error
+	got      pool.Job
+	mu       sync.Mutex
+	outcomes []string
 }
 
 func (f *fakePool) Execute(_ context.Context, job pool.Job) (pool.Outcome, error) {
 	f.got = job
 	return f.out, f.err
+}
+
+func (f *fakePool) RecordExecution(outcome string, _ time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.outcomes = append(f.outcomes, outcome)
 }
 
 func TestRespondSuccess(t *testing.T) {
@@ -177,5 +186,13 @@ func TestExecuteThroughAnExecutor(t *testing.T) {
 	status, eb, _ := post(t, srv, marshal(t, valid(t)))
 	if status != http.StatusTooManyRequests || eb.Error.Code != proto.CodeSaturated {
 		t.Errorf("saturated: %d %+v", status, eb)
+	}
+	m := valid(t)
+	m["code"] = code + " "
+	post(t, srv, marshal(t, m))
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	if strings.Join(fp.outcomes, ",") != "ok,saturated,hash_mismatch" {
+		t.Errorf("recorded outcomes %v", fp.outcomes)
 	}
 }

@@ -26,6 +26,8 @@ type Deps struct {
 	Broker      *egress.Broker
 	// Pool runs jobs in workers; nil answers 501 after every check passed.
 	Pool Executor
+	// MCP is the external MCP client.
+	MCP MCPClient
 }
 
 // Routes lists every route of the sandbox with the guard that protects it.
@@ -37,13 +39,8 @@ func Routes(d Deps) *http.ServeMux {
 	mux.Handle("POST "+proto.PathSandboxAnalyze, guard(analyzeHandler(d.Analyzer)))
 	mux.Handle("GET "+proto.PathSandboxPackages, guard(packagesHandler(d.Analyzer.CatalogueVersion())))
 	mux.Handle("POST "+proto.PathSandboxFetch, guard(fetchHandler(d.Broker)))
-	// Not built yet: 501 behind the token guard, so the contract and its guard are in place.
-	for _, pattern := range []string{
-		"POST " + proto.PathSandboxDiscover,
-		"POST " + proto.PathSandboxMCPCall,
-	} {
-		mux.Handle(pattern, guard(http.HandlerFunc(httpserve.NotImplemented)))
-	}
+	mux.Handle("POST "+proto.PathSandboxDiscover, guard(discoverHandler(d.MCP)))
+	mux.Handle("POST "+proto.PathSandboxMCPCall, guard(callHandler(d.MCP)))
 	mux.HandleFunc("/", httpserve.NotFound)
 	return mux
 }

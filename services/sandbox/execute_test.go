@@ -1,0 +1,58 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/canon"
+	"github.com/mcpbox/mcpbox/proto/lifecycle/lifecycletest"
+)
+
+const greet = "package tool\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\ntype Input struct {\n\tName string `json:\"name\"`\n}\n\n" +
+	"type Output struct {\n\tGreeting string `json:\"greeting\"`\n}\n\n// Main greets someone.\nfunc Main(ctx context.Context, in Input) (Output, error) {\n" +
+	"\tfmt.Println(\"greeting\", in.Name)\n\treturn Output{Greeting: \"hello \" + in.Name}, nil\n}\n"
+
+// The whole engine through the public API: a pinned tool runs in a real,
+// locked-down worker process and its result comes back structured.
+func TestExecuteRunsAToolInAWorker(t *testing.T) {
+	t.Parallel()
+	svc := lifecycletest.Start(t, run, nil, map[string]string{
+		"MCPBOX_SANDBOX_TOKEN": token, "MCPBOX_SANDBOX_LISTEN": "127.0.0.1:0", "MCPBOX_SANDBOX_WARM_WORKERS": "2",
+	})
+	base := "http://" + svc.Logs.WaitListening(t, "main")
+	waitReady(t, base)
+	m := proto.Manifest{Hosts: []string{}, Packages: []string{}, Secrets: []string{}, TimeoutMS: 5000, MemoryMB: 128}
+	hash, err := canon.HashGo(greet, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"code": greet, "manifest": m, "pinned_hash": hash, "arguments": map[string]any{"name": "Ada"},
+		"allowed_hosts": []string{}, "limits": map[string]any{"timeout_ms": 5000, "memory_mb": 128},
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+proto.PathSandboxExecute, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(proto.HeaderServiceToken, token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, _ := io.ReadAll(resp.Body)
+	var out proto.ExecuteResponse
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &out) != nil {
+		t.Fatalf("%d %s", resp.StatusCode, raw)
+	}
+	if !out.OK || !out.Structured || string(out.Result) != `{"greeting":"hello Ada"}` || out.Stdout != "greeting Ada\n" ||
+		out.Worker == nil || out.Worker.CPUMS < 0 || out.Worker.MaxRSSKB <= 0 {
+		t.Errorf("response: %s", raw)
+	}
+}
