@@ -20,6 +20,15 @@ type Health struct {
 	draining atomic.Bool
 	checks   []Check
 	timeout  time.Duration
+	describe func(ReadyBody) any
+}
+
+// WithBody makes /readyz answer describe's value instead of ReadyBody (the
+// status code still follows the checks): the sandbox's body is
+// proto.SandboxReadiness. Call it before serving.
+func (h *Health) WithBody(describe func(ReadyBody) any) *Health {
+	h.describe = describe
+	return h
 }
 
 // NewHealth returns a Health that is ready when every check passes and the
@@ -70,6 +79,10 @@ func (h *Health) Readyz(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusOK
 	if body.Failing != "" {
 		body.Status, status = "not_ready", http.StatusServiceUnavailable
+	}
+	if h.describe != nil {
+		writeJSON(w, status, h.describe(body))
+		return
 	}
 	writeJSON(w, status, body)
 }

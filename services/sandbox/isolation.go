@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
+	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/config"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/lockdown"
@@ -28,8 +29,8 @@ func selfTestCommand(_ context.Context, args, _ []string, stdout io.Writer) erro
 // the sandbox listens (sandbox.md §8.6, invariant I7: fail closed). A failure
 // stops the start, except in dev mode with MCPBOX_SANDBOX_INSECURE_DEV on a
 // loopback listener, where the sandbox runs degraded and says so. It returns
-// the isolation status for /readyz: "enforced" or "degraded".
-func checkIsolation(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, cfg config.Config, workerExe string) (string, error) {
+// the isolation status for /readyz: full or degraded.
+func checkIsolation(ctx context.Context, log *slog.Logger, reg prometheus.Registerer, cfg config.Config, workerExe string) (proto.Isolation, error) {
 	layers := promauto.With(reg).NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "mcpbox", Subsystem: "sandbox", Name: "isolation",
 		Help: "1 when the isolation layer is in force, 0 otherwise.",
@@ -50,13 +51,13 @@ func checkIsolation(ctx context.Context, log *slog.Logger, reg prometheus.Regist
 		layers.WithLabelValues("seccomp").Set(1)
 		layers.WithLabelValues("rlimits").Set(1)
 		log.Info("isolation self-test passed")
-		return "enforced", nil
+		return proto.IsolationFull, nil
 	case cfg.InsecureDev: // config.Load allows it only in dev mode on loopback
 		log.Warn("isolation self-test failed; running DEGRADED because MCPBOX_SANDBOX_INSECURE_DEV=true", obs.KeyError, err.Error())
-		return "degraded", nil
+		return proto.IsolationDegraded, nil
 	case errors.Is(err, lockdown.ErrSelfTestFailed):
-		return "", fmt.Errorf("%w; the sandbox refuses to run tool code without its isolation layers "+
+		return proto.IsolationDegraded, fmt.Errorf("%w; the sandbox refuses to run tool code without its isolation layers "+
 			"(run it with seccomp allowed and no-new-privileges; see README)", err)
 	}
-	return "", fmt.Errorf("isolation self-test: %w", err)
+	return proto.IsolationDegraded, fmt.Errorf("isolation self-test: %w", err)
 }

@@ -50,7 +50,8 @@ func serve(ctx context.Context, workerExe string, environ []string, stdout io.Wr
 	}
 	log := lifecycle.Start(stdout, service, cfg.Common, cfg, environ)
 	reg := obs.NewRegistry(service)
-	if _, err := checkIsolation(ctx, log, reg, cfg, workerExe); err != nil {
+	isolation, err := checkIsolation(ctx, log, reg, cfg, workerExe)
+	if err != nil {
 		return err
 	}
 	tokens := servicetoken.New(reg, service, string(cfg.Token), string(cfg.TokenPrevious))
@@ -77,7 +78,9 @@ func serve(ctx context.Context, workerExe string, environ []string, stdout io.Wr
 			return errors.New("worker pool not warm yet, or spawning fails")
 		}
 		return nil
-	}})
+	}}).WithBody(func(rb httpserve.ReadyBody) any {
+		return readiness(rb, workers.Stats(), isolation)
+	})
 	mux := sandboxapi.Routes(sandboxapi.Deps{
 		Health: health, Reg: reg, Tokens: tokens, MaxMemoryMB: cfg.MaxMemoryMB, Broker: broker, MCP: mcp, Pool: workers,
 		Analyzer: analyze.New(reg, analyze.Options{BuildVersion: buildinfo.Version}),
@@ -116,4 +119,22 @@ func workerCommand(_ context.Context, args, environ []string, _ io.Writer) error
 		return fmt.Errorf("worker exited %d", code)
 	}
 	return nil
+}
+
+// readiness is the sandbox's /readyz body (proto.SandboxReadiness), which
+// the backend's system status shows (sandbox.md §4.8).
+func readiness(rb httpserve.ReadyBody, st pool.Stats, isolation proto.Isolation) proto.SandboxReadiness {
+	status := proto.ReadinessReady
+	switch rb.Failing {
+	case "":
+	case "draining":
+		status = proto.ReadinessDraining
+	case "pool":
+		status = proto.ReadinessStarting
+	default:
+		status = proto.ReadinessNotReady
+	}
+	return proto.SandboxReadiness{
+		Status: status, Warm: st.Warm, Busy: st.Busy, Starting: st.Starting, Queued: st.Queued, Isolation: isolation,
+	}
 }

@@ -21,6 +21,10 @@ func TestRunServesHealthMetricsAndGuardedStubs(t *testing.T) {
 		t.Errorf("healthz %d %s", code, body)
 	}
 	waitReady(t, base)
+	if code, body := lifecycletest.Get(t, base+"/readyz"); code != 200 || !strings.Contains(body, `"status":"ready"`) ||
+		!strings.Contains(body, `"isolation":"full"`) || !strings.Contains(body, `"warm":`) {
+		t.Errorf("readyz body: %s", body)
+	}
 	if code, body := lifecycletest.Get(t, base+"/metrics"); code != 200 || !strings.Contains(body, "mcpbox_sandbox_build_info{") {
 		t.Errorf("metrics %d", code)
 	}
