@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,5 +55,47 @@ func TestExecuteRunsAToolInAWorker(t *testing.T) {
 	if !out.OK || !out.Structured || string(out.Result) != `{"greeting":"hello Ada"}` || out.Stdout != "greeting Ada\n" ||
 		out.Worker == nil || out.Worker.CPUMS < 0 || out.Worker.MaxRSSKB <= 0 {
 		t.Errorf("response: %s", raw)
+	}
+}
+
+// SB-78: compile: true reports a type error as CompileError with its
+// position, from a real worker that runs without secrets or network.
+func TestSB78_CompileReportsTypeErrors(t *testing.T) {
+	t.Parallel()
+	svc := lifecycletest.Start(t, run, nil, map[string]string{
+		"MCPBOX_SANDBOX_TOKEN": token, "MCPBOX_SANDBOX_LISTEN": "127.0.0.1:0", "MCPBOX_SANDBOX_WARM_WORKERS": "2",
+	})
+	base := "http://" + svc.Logs.WaitListening(t, "main")
+	waitReady(t, base)
+	analyzeCode := func(src string) proto.AnalyzeResponse {
+		body, _ := json.Marshal(map[string]any{"code": src, "compile": true})
+		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+proto.PathSandboxAnalyze, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set(proto.HeaderServiceToken, token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = resp.Body.Close() }()
+		raw, _ := io.ReadAll(resp.Body)
+		var out proto.AnalyzeResponse
+		if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &out) != nil {
+			t.Fatalf("%d %s", resp.StatusCode, raw)
+		}
+		return out
+	}
+	if ok := analyzeCode(greet); !ok.OK || ok.Worker == nil {
+		t.Errorf("a valid tool did not compile: %+v", ok)
+	}
+	broken := strings.Replace(greet, `"hello " + in.Name`, `"hello " + in.Missing`, 1)
+	bad := analyzeCode(broken)
+	var found bool
+	for _, d := range bad.Diagnostics {
+		if d.Type == proto.ErrTypeCompileError && d.Line > 0 {
+			found = true
+		}
+	}
+	if bad.OK || !found || bad.Worker == nil {
+		t.Errorf("type error not reported as a positioned CompileError: %+v", bad)
 	}
 }

@@ -306,7 +306,7 @@ func TestAnalyzeRoute(t *testing.T) {
 	}
 	status, raw = call(t, srv, proto.PathSandboxAnalyze, marshal(t, map[string]any{"code": code, "compile": true}))
 	if status != http.StatusNotImplemented {
-		t.Errorf("compile: true must not pretend to have compiled: %d %s", status, raw)
+		t.Errorf("compile: true without a pool must not pretend to have compiled: %d %s", status, raw)
 	}
 }
 

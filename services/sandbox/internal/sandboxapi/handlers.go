@@ -9,6 +9,8 @@ import (
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/analyze"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/catalogue"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/egress"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/ipc"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/pool"
 )
 
 func writeJSON(w http.ResponseWriter, v any) {
@@ -39,10 +41,11 @@ func packagesHandler(version string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { writeJSON(w, body) })
 }
 
-// analyzeHandler serves POST /v1/analyze (sandbox.md §4.3): static analysis
-// only. A compile request that passes static analysis needs a worker; that
-// part answers 501 until the pool is wired, and never pretends it compiled.
-func analyzeHandler(a *analyze.Analyzer) http.Handler {
+// analyzeHandler serves POST /v1/analyze (sandbox.md §4.3). With
+// compile: true and no static error, the tool and its harness are compiled
+// in a worker without secrets or network, and the worker's diagnostics are
+// merged in (SB-78).
+func analyzeHandler(a *analyze.Analyzer, exec Executor) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, e := readBody(r, proto.MaxAnalyzeBodyBytes)
 		var req proto.AnalyzeRequest
@@ -65,11 +68,24 @@ func analyzeHandler(a *analyze.Analyzer) http.Handler {
 		}
 		res := a.Analyze(r.Context(), req)
 		if res.Compile != nil {
-			writeError(w, r, &apiError{Status: http.StatusNotImplemented, Err: proto.Error{
-				Code:    proto.CodeNotImplemented,
-				Message: "static analysis passed, but compiling in a worker (compile: true) is not built into this sandbox yet; send compile: false",
-			}})
-			return
+			if exec == nil {
+				writeError(w, r, &apiError{Status: http.StatusNotImplemented, Err: proto.Error{
+					Code: proto.CodeNotImplemented, Message: "compiling in a worker is not available in this sandbox; send compile: false",
+				}})
+				return
+			}
+			out, err := exec.Execute(r.Context(), pool.Job{
+				Mode: ipc.ModeCompile, Code: res.Compile.Code, InputType: res.Compile.Main.InputType,
+				Arguments: json.RawMessage("{}"), ExtraPackages: res.Compile.ExtraPackages,
+				Timeout: res.Compile.Timeout, MemoryMB: compileMemoryMB,
+			})
+			if err != nil {
+				if r.Context().Err() == nil {
+					writeError(w, r, statusOf(err))
+				}
+				return
+			}
+			analyze.MergeCompile(&res.Response, compileDiagnostics(res.Compile.Code, out), &out.Worker)
 		}
 		writeJSON(w, res.Response)
 	})
@@ -95,4 +111,35 @@ func fetchHandler(b *egress.Broker) http.Handler {
 		}
 		writeJSON(w, resp)
 	})
+}
+
+// compileMemoryMB is the memory of a compile-only job: enough for the
+// interpreter, never the tool's own limit (nothing of the tool runs but its
+// package initialisers).
+const compileMemoryMB = 256
+
+// compileDiagnostics turns a compile job's outcome into diagnostics.
+func compileDiagnostics(code string, out pool.Outcome) []proto.Diagnostic {
+	var e *proto.ExecutionError
+	switch {
+	case out.Result != nil && out.Result.OK:
+		return nil
+	case out.Result != nil && out.Result.Error != nil:
+		e = workerError(code, out.Result.Error, nil)
+	case out.Error != nil:
+		e = out.Error
+	default:
+		e = &proto.ExecutionError{Type: proto.ErrTypeWorkerCrashed, Message: "the compile worker ended without a result"}
+	}
+	d := proto.Diagnostic{Severity: proto.SeverityError, Type: e.Type, Message: e.Message}
+	if e.Line != nil {
+		d.Line = *e.Line
+	}
+	if e.Column != nil {
+		d.Column = *e.Column
+	}
+	if e.Context != nil {
+		d.Context = *e.Context
+	}
+	return []proto.Diagnostic{d}
 }

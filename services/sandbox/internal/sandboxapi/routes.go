@@ -36,7 +36,7 @@ func Routes(d Deps) *http.ServeMux {
 	httpserve.Ops(mux, d.Health, d.Reg)
 	guard := d.Tokens.Guard
 	mux.Handle("POST "+proto.PathSandboxExecute, guard(executeHandler(d)))
-	mux.Handle("POST "+proto.PathSandboxAnalyze, guard(analyzeHandler(d.Analyzer)))
+	mux.Handle("POST "+proto.PathSandboxAnalyze, guard(analyzeHandler(d.Analyzer, d.Pool)))
 	mux.Handle("GET "+proto.PathSandboxPackages, guard(packagesHandler(d.Analyzer.CatalogueVersion())))
 	mux.Handle("POST "+proto.PathSandboxFetch, guard(fetchHandler(d.Broker)))
 	mux.Handle("POST "+proto.PathSandboxDiscover, guard(discoverHandler(d.MCP)))

@@ -166,6 +166,9 @@ func resultMessage(res Result) *ipc.Result {
 	m := &ipc.Result{OK: res.OK, StdoutDropped: res.StdoutDropped}
 	if res.OK {
 		m.JSON = res.JSON
+		if len(m.JSON) == 0 { // compile mode: nothing ran, the result is null
+			m.JSON = []byte("null")
+		}
 		return m
 	}
 	e := res.Error
