@@ -10,13 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -119,20 +122,31 @@ type runOpts struct {
 	args  []string          // extra flags
 }
 
+// nextPort hands out ports below the kernel's ephemeral range (32768+), so
+// no outgoing connection of a parallel test can take a port between the
+// check here and the child's bind; a counter keeps this process's tests
+// apart, a random base keeps concurrent runs apart.
+var (
+	nextPort atomic.Int32
+	seedPort sync.Once
+)
+
 func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	var lns []net.Listener
+	seedPort.Do(func() { nextPort.Store(20000 + rand.Int32N(8000)) })
 	var out []string
-	for range n {
-		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
+	for len(out) < n {
+		port := nextPort.Add(1)
+		if port >= 32000 {
+			t.Fatal("ran out of test ports")
 		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().String())
-	}
-	for _, ln := range lns {
+		addr := "127.0.0.1:" + strconv.Itoa(int(port))
+		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			continue // taken by something else; try the next one
+		}
 		_ = ln.Close()
+		out = append(out, addr)
 	}
 	return out
 }
