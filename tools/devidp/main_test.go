@@ -8,12 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mcpbox/mcpbox/tools/internal/testport"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -118,18 +119,7 @@ func tokenCmd(t *testing.T, args ...string) string {
 	return strings.TrimSpace(out.String())
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
+func freeAddr(t *testing.T) string { return testport.Addr(t) }
 
 func waitReady(t *testing.T, url string) {
 	t.Helper()

@@ -10,19 +10,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mcpbox/mcpbox/tools/internal/testport"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
@@ -122,31 +121,11 @@ type runOpts struct {
 	args  []string          // extra flags
 }
 
-// nextPort hands out ports below the kernel's ephemeral range (32768+), so
-// no outgoing connection of a parallel test can take a port between the
-// check here and the child's bind; a counter keeps this process's tests
-// apart, a random base keeps concurrent runs apart.
-var (
-	nextPort atomic.Int32
-	seedPort sync.Once
-)
-
 func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
-	seedPort.Do(func() { nextPort.Store(20000 + rand.Int32N(8000)) })
-	var out []string
-	for len(out) < n {
-		port := nextPort.Add(1)
-		if port >= 32000 {
-			t.Fatal("ran out of test ports")
-		}
-		addr := "127.0.0.1:" + strconv.Itoa(int(port))
-		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
-		if err != nil {
-			continue // taken by something else; try the next one
-		}
-		_ = ln.Close()
-		out = append(out, addr)
+	out := make([]string, n)
+	for i := range out {
+		out[i] = testport.Addr(t)
 	}
 	return out
 }

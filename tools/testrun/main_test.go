@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpbox/mcpbox/tools/internal/testport"
+
 	"github.com/mcpbox/mcpbox/tools/testrun/internal/gotest"
 	"github.com/mcpbox/mcpbox/tools/testrun/internal/pipeline"
 	"github.com/mcpbox/mcpbox/tools/testrun/internal/testdb"
@@ -65,17 +67,7 @@ func helperMain(mode string) int {
 	return execute(ctx, r, []pipeline.Stage{{Name: "postgres", Run: s.postgres}, {Name: "work", Run: work}}, s.cleanup, os.Stdout)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	var lc net.ListenConfig
-	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	return port
-}
+func freePort(t *testing.T) int { return testport.Port(t) }
 
 var summaryRE = regexp.MustCompile(`(?m)^summary: (\d+) passed, (\d+) failed, (\d+) skipped\n?\z`)
 

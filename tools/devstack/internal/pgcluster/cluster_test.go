@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/mcpbox/mcpbox/tools/internal/testport"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mcpbox/mcpbox/tools/devstack/internal/pgcluster"
@@ -32,12 +34,7 @@ func realCluster(t *testing.T) *pgcluster.Cluster {
 			}
 		}
 	}
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
+	port := testport.Port(t)
 	c := &pgcluster.Cluster{
 		Dir: filepath.Join(tmp, "data", "pg"), Port: port, Bin: bins, Host: pgcluster.OSHost(), Out: &bytes.Buffer{},
 		PortVar: "MCPBOX_DEV_PG_PORT",

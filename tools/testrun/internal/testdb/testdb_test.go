@@ -3,27 +3,16 @@ package testdb
 import (
 	"bytes"
 	"errors"
-	"net"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mcpbox/mcpbox/tools/internal/testport"
 )
 
 // freePort returns a loopback port nothing listens on.
-func freePort(t *testing.T) int {
-	t.Helper()
-	var lc net.ListenConfig
-	l, err := lc.Listen(t.Context(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return port
-}
+func freePort(t *testing.T) int { return testport.Port(t) }
 
 // deadURL points at a loopback port with no server.
 func deadURL(t *testing.T) string {
