@@ -37,20 +37,10 @@ func TestExecuteRunsAToolInAWorker(t *testing.T) {
 		"code": greet, "manifest": m, "pinned_hash": hash, "arguments": map[string]any{"name": "Ada"},
 		"allowed_hosts": []string{}, "limits": map[string]any{"timeout_ms": 5000, "memory_mb": 128},
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, base+proto.PathSandboxExecute, bytes.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set(proto.HeaderServiceToken, token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	raw, _ := io.ReadAll(resp.Body)
+	raw := postJSON(t, base+proto.PathSandboxExecute, body)
 	var out proto.ExecuteResponse
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &out) != nil {
-		t.Fatalf("%d %s", resp.StatusCode, raw)
+	if json.Unmarshal(raw, &out) != nil {
+		t.Fatalf("response: %s", raw)
 	}
 	if !out.OK || !out.Structured || string(out.Result) != `{"greeting":"hello Ada"}` || out.Stdout != "greeting Ada\n" ||
 		out.Worker == nil || out.Worker.CPUMS < 0 || out.Worker.MaxRSSKB <= 0 {
@@ -69,18 +59,10 @@ func TestSB78_CompileReportsTypeErrors(t *testing.T) {
 	waitReady(t, base)
 	analyzeCode := func(src string) proto.AnalyzeResponse {
 		body, _ := json.Marshal(map[string]any{"code": src, "compile": true})
-		req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, base+proto.PathSandboxAnalyze, bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set(proto.HeaderServiceToken, token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer func() { _ = resp.Body.Close() }()
-		raw, _ := io.ReadAll(resp.Body)
+		raw := postJSON(t, base+proto.PathSandboxAnalyze, body)
 		var out proto.AnalyzeResponse
-		if resp.StatusCode != http.StatusOK || json.Unmarshal(raw, &out) != nil {
-			t.Fatalf("%d %s", resp.StatusCode, raw)
+		if json.Unmarshal(raw, &out) != nil {
+			t.Fatalf("response: %s", raw)
 		}
 		return out
 	}
@@ -98,4 +80,27 @@ func TestSB78_CompileReportsTypeErrors(t *testing.T) {
 	if bad.OK || !found || bad.Worker == nil {
 		t.Errorf("type error not reported as a positioned CompileError: %+v", bad)
 	}
+}
+
+// postJSON posts body with the service token and returns a 200 body.
+func postJSON(t *testing.T, url string, body []byte) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(proto.HeaderServiceToken, token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, raw)
+	}
+	return raw
 }
