@@ -181,7 +181,12 @@ func TestMemoryLimit(t *testing.T) {
 	t.Parallel()
 	p := newPool(t, testConfig(t))
 	cases := map[string]string{
+		// SB-11
 		"huge make": tool("", "\tb := make([]byte, 1<<40)\n\treturn string(b[:1]), nil\n"),
+		// SB-12 (pool layer): 64 MiB chunks, touched or not.
+		"append touched chunks": tool("", "\tvar keep [][]byte\n\tfor i := 0; i < 64; i++ {\n\t\tb := make([]byte, 64<<20)\n"+
+			"\t\tfor j := 0; j < len(b); j += 4096 {\n\t\t\tb[j] = 1\n\t\t}\n\t\tkeep = append(keep, b)\n\t}\n\t_ = keep\n\treturn \"kept\", nil\n"),
+		"append untouched chunks": tool("", "\tvar keep [][]byte\n\tfor i := 0; i < 64; i++ {\n\t\tkeep = append(keep, make([]byte, 64<<20))\n\t}\n\t_ = keep\n\treturn \"kept\", nil\n"),
 	}
 	for name, code := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -190,6 +195,10 @@ func TestMemoryLimit(t *testing.T) {
 			j.MemoryMB = 128
 			out := exec(t, p, j)
 			wantError(t, out, proto.ErrTypeMemoryLimitExceeded)
+			// Stopped before RSS passed memory_mb + 20 % (from wait4, never the worker).
+			if limit := int64(128 * 1024 * 12 / 10); out.Worker.MaxRSSKB > limit {
+				t.Errorf("max RSS %d KiB > %d KiB", out.Worker.MaxRSSKB, limit)
+			}
 		})
 	}
 	out := exec(t, p, job(tool("", "\treturn \"still fine\", nil\n"), 2*time.Second))
