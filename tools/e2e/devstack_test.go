@@ -1,12 +1,19 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/canon"
 
 	"github.com/mcpbox/mcpbox/proto/obs"
 )
@@ -62,6 +69,8 @@ func TestOPS5_DevstackRunsTheRealStack(t *testing.T) {
 	if code, _ := get(t, "http://127.0.0.1:18000/api/v1/servers", "X-Request-Id", "e2e-ops15-probe"); code != 501 {
 		t.Errorf("/api/v1/servers: %d", code)
 	}
+
+	checkSandboxExecutes(t, s)
 
 	// OPS-6: SIGINT stops everything with exit 0 and frees the ports.
 	if err := s.Stop(t); err != nil {
@@ -180,5 +189,50 @@ func checkFingerprints(t *testing.T, lines map[string][]map[string]any) {
 	}
 	if _, ok := configs["sandbox"]["MCPBOX_DATABASE_URL"]; ok {
 		t.Error("the sandbox received the database URL")
+	}
+}
+
+// checkSandboxExecutes runs a pinned tool on the stack's sandbox: the real
+// binary re-executes itself as a locked-down worker.
+func checkSandboxExecutes(t *testing.T, s *Stack) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(s.data, "dev.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var token string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, "MCPBOX_SANDBOX_TOKEN="); ok {
+			token = v
+		}
+	}
+	const code = "package tool\n\nimport \"context\"\n\ntype Input struct {\n\tN int `json:\"n\"`\n}\n\n// Main doubles n.\n" +
+		"func Main(ctx context.Context, in Input) (int, error) { return 2 * in.N, nil }\n"
+	m := proto.Manifest{Hosts: []string{}, Packages: []string{}, Secrets: []string{}, TimeoutMS: 5000, MemoryMB: 128}
+	hash, err := canon.HashGo(code, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"code": code, "manifest": m, "pinned_hash": hash, "arguments": map[string]int{"n": 21},
+		"allowed_hosts": []string{}, "limits": map[string]int{"timeout_ms": 5000, "memory_mb": 128},
+	})
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://127.0.0.1:18001"+proto.PathSandboxExecute, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(proto.HeaderServiceToken, token)
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out proto.ExecuteResponse
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("execute: %d %v", resp.StatusCode, err)
+	}
+	if !out.OK || string(out.Result) != "42" || out.Worker == nil {
+		t.Errorf("execute on the stack's sandbox: %+v", out)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mcpbox/mcpbox/proto/obs"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -220,14 +222,16 @@ func (p *Pool) spawnWarm(ctx context.Context) {
 	defer p.running.Done()
 	pr, err := p.start(ctx)
 	if err != nil {
-		p.mu.Lock()
-		wait := p.backoff
-		p.backoff = min(p.backoff*2, backoffMax)
-		p.mu.Unlock()
-		p.log.WarnContext(ctx, "worker spawn failed", slog.String("error", err.Error()), slog.Duration("backoff", wait))
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
+		if ctx.Err() == nil { // a cancelled spawn at shutdown is no failure
+			p.mu.Lock()
+			wait := p.backoff
+			p.backoff = min(p.backoff*2, backoffMax)
+			p.mu.Unlock()
+			p.log.WarnContext(ctx, "worker spawn failed; backing off", obs.KeyError, err.Error(), obs.KeyDurationMS, wait.Milliseconds())
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
 		}
 		p.mu.Lock()
 		p.warmStarting--
@@ -275,7 +279,7 @@ func (p *Pool) watchIdle(pr *proc) {
 	p.mu.Unlock()
 	if found {
 		p.m.crashes.WithLabelValues("other").Inc()
-		p.log.Warn("idle worker died", slog.Int("worker_pid", pr.pid))
+		p.log.Warn("idle worker died", obs.KeyWorkerPID, pr.pid)
 		pr.closePipes()
 		p.poke()
 	}
