@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -217,6 +218,13 @@ func (p *Prepared) load(job Job) error {
 	}
 	if _, err := Paths(extra); err != nil {
 		return err
+	}
+	withLog := slices.Contains(extra, logPath)
+	extra = slices.DeleteFunc(extra, func(p string) bool { return p == logPath })
+	if withLog {
+		if err := p.i.Use(logExports(p.out)); err != nil {
+			return fmt.Errorf("load log: %w", err)
+		}
 	}
 	if len(extra) > 0 {
 		exports, err := symbols.Exports(extra...)
