@@ -55,7 +55,11 @@ func serve(ctx context.Context, workerExe string, environ []string, stdout io.Wr
 		return err
 	}
 	tokens := servicetoken.New(reg, service, string(cfg.Token), string(cfg.TokenPrevious))
-	broker, err := egress.New(egress.Config{Deny: cfg.EgressDeny, DNS: cfg.DNS}, reg, log)
+	e2eOpts, err := e2eEgressOptions(cfg, lifecycle.Getenv(environ))
+	if err != nil {
+		return err
+	}
+	broker, err := egress.New(egress.Config{Deny: cfg.EgressDeny, DNS: cfg.DNS}, reg, log, e2eOpts...)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpbox/mcpbox/db/dbtest"
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/canon"
 
@@ -33,7 +35,14 @@ var readyURLs = map[string]string{
 // line one JSON object with the closed key list), OPS-6 (SIGINT stops it all).
 func TestOPS5_DevstackRunsTheRealStack(t *testing.T) {
 	t.Parallel()
-	s := startStack(t)
+	// A loopback fixture the e2e-tagged sandbox may reach once a tool's
+	// approved hosts name it (MCPBOX_SANDBOX_E2E_LOOPBACK, sandbox.md §12.3).
+	fixture := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("fixture says hi"))
+	}))
+	defer fixture.Close()
+	s := startStackWith(t, t.TempDir(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t),
+		"MCPBOX_SANDBOX_E2E_LOOPBACK="+strings.TrimPrefix(fixture.URL, "http://"))
 	out := s.out.String()
 
 	// OPS-5: the banner has the admin URL, the local MCP URL and the exact
@@ -70,7 +79,7 @@ func TestOPS5_DevstackRunsTheRealStack(t *testing.T) {
 		t.Errorf("/api/v1/servers: %d", code)
 	}
 
-	checkSandboxExecutes(t, s)
+	checkSandboxExecutes(t, s, strings.TrimPrefix(fixture.URL, "http://"))
 
 	// OPS-6: SIGINT stops everything with exit 0 and frees the ports.
 	if err := s.Stop(t); err != nil {
@@ -194,7 +203,7 @@ func checkFingerprints(t *testing.T, lines map[string][]map[string]any) {
 
 // checkSandboxExecutes runs a pinned tool on the stack's sandbox: the real
 // binary re-executes itself as a locked-down worker.
-func checkSandboxExecutes(t *testing.T, s *Stack) {
+func checkSandboxExecutes(t *testing.T, s *Stack, fixture string) {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(s.data, "dev.env"))
 	if err != nil {
@@ -206,16 +215,19 @@ func checkSandboxExecutes(t *testing.T, s *Stack) {
 			token = v
 		}
 	}
-	const code = "package tool\n\nimport \"context\"\n\ntype Input struct {\n\tN int `json:\"n\"`\n}\n\n// Main doubles n.\n" +
-		"func Main(ctx context.Context, in Input) (int, error) { return 2 * in.N, nil }\n"
-	m := proto.Manifest{Hosts: []string{}, Packages: []string{}, Secrets: []string{}, TimeoutMS: 5000, MemoryMB: 128}
+	// The tool doubles n and fetches the fixture through the broker, over IPC.
+	code := "package tool\n\nimport (\n\t\"context\"\n\t\"fmt\"\n\n\t\"mcpbox\"\n)\n\ntype Input struct {\n\tN int `json:\"n\"`\n}\n\n" +
+		"// Main doubles n and reads the fixture.\nfunc Main(ctx context.Context, in Input) (string, error) {\n" +
+		"\tresp, err := mcpbox.HTTP.Get(ctx, \"http://" + fixture + "/\", nil)\n\tif err != nil {\n\t\treturn \"\", err\n\t}\n" +
+		"\treturn fmt.Sprintf(\"%d %s\", 2*in.N, resp.Text()), nil\n}\n"
+	m := proto.Manifest{Hosts: []string{fixture}, Packages: []string{}, Secrets: []string{}, TimeoutMS: 5000, MemoryMB: 128}
 	hash, err := canon.HashGo(code, m)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(map[string]any{
 		"code": code, "manifest": m, "pinned_hash": hash, "arguments": map[string]int{"n": 21},
-		"allowed_hosts": []string{}, "limits": map[string]int{"timeout_ms": 5000, "memory_mb": 128},
+		"allowed_hosts": []string{fixture}, "limits": map[string]int{"timeout_ms": 5000, "memory_mb": 128},
 	})
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, "http://127.0.0.1:18001"+proto.PathSandboxExecute, bytes.NewReader(body))
 	if err != nil {
@@ -232,7 +244,7 @@ func checkSandboxExecutes(t *testing.T, s *Stack) {
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("execute: %d %v", resp.StatusCode, err)
 	}
-	if !out.OK || string(out.Result) != "42" || out.Worker == nil {
+	if !out.OK || out.ContentText != "42 fixture says hi" || out.Worker == nil {
 		t.Errorf("execute on the stack's sandbox: %+v", out)
 	}
 }

@@ -33,12 +33,6 @@ type Stack struct {
 	done chan error
 }
 
-// startStack runs devstack on a fresh test database and waits for its banner.
-func startStack(t *testing.T) *Stack {
-	t.Helper()
-	return startStackWith(t, t.TempDir(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t))
-}
-
 // startStackWith runs devstack with data as its .data directory and env
 // added to the test's environment (without MCPBOX_DATABASE_URL unless given).
 func startStackWith(t *testing.T, data string, env ...string) *Stack {
