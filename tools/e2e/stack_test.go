@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mcpbox/mcpbox/db/dbtest"
 	"github.com/mcpbox/mcpbox/proto/lifecycle/lifecycletest"
 )
 
