@@ -1,7 +1,6 @@
 package proto
 
 import (
-	"regexp"
 	"strings"
 )
 
@@ -27,16 +26,17 @@ const (
 	HeaderPrefix = "X-Mcpbox-"
 )
 
+//nolint:gochecknoglobals // read-only patterns, compiled on first use
 var (
-	requestIDRe  = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
-	emailLocalRe = regexp.MustCompile(`^[A-Za-z0-9._%+-]+$`)
-	emailLabelRe = regexp.MustCompile(`^[A-Za-z0-9-]+$`)
-	tldRe        = regexp.MustCompile(`^[A-Za-z]{2,}$`)
+	requestIDRe  = lazyRegexp(`^[A-Za-z0-9._:-]{1,128}$`)
+	emailLocalRe = lazyRegexp(`^[A-Za-z0-9._%+-]+$`)
+	emailLabelRe = lazyRegexp(`^[A-Za-z0-9-]+$`)
+	tldRe        = lazyRegexp(`^[A-Za-z]{2,}$`)
 )
 
 // ValidRequestID reports whether id may be kept as a request id: 1–128
 // characters of [A-Za-z0-9._:-]. Anything else is replaced by a fresh UUIDv4.
-func ValidRequestID(id string) bool { return requestIDRe.MatchString(id) }
+func ValidRequestID(id string) bool { return requestIDRe().MatchString(id) }
 
 // ValidSub reports whether sub is a usable subject header value: 1–255
 // printable ASCII characters.
@@ -60,7 +60,7 @@ func ValidEmail(email string) bool {
 		return false
 	}
 	local, domain, _ := strings.Cut(email, "@")
-	if !emailLocalRe.MatchString(local) {
+	if !emailLocalRe().MatchString(local) {
 		return false
 	}
 	labels := strings.Split(domain, ".")
@@ -68,9 +68,9 @@ func ValidEmail(email string) bool {
 		return false
 	}
 	for _, l := range labels {
-		if !emailLabelRe.MatchString(l) {
+		if !emailLabelRe().MatchString(l) {
 			return false
 		}
 	}
-	return tldRe.MatchString(labels[len(labels)-1])
+	return tldRe().MatchString(labels[len(labels)-1])
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,7 +36,7 @@ const (
 	MaxHostLabelLen = 63
 )
 
-var packagePathRe = regexp.MustCompile(PackagePathPattern)
+var packagePathRe = lazyRegexp(PackagePathPattern) //nolint:gochecknoglobals // read-only pattern, compiled on first use
 
 // Manifest is what a tool version may do (backend.md §5.2). It is part of the
 // pinned hash, always in normalised form (Normalize): lists are never null,
@@ -137,7 +136,7 @@ func (m Manifest) Validate(kind ToolKind) error {
 		}
 	}
 	for i, p := range m.Packages {
-		if len(p) > MaxPackagePathLen || !packagePathRe.MatchString(p) {
+		if len(p) > MaxPackagePathLen || !packagePathRe().MatchString(p) {
 			add(fmt.Sprintf("packages[%d]", i), "must be an import path matching %s, at most %d characters, e.g. encoding/xml.",
 				PackagePathPattern, MaxPackagePathLen)
 		}

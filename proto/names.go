@@ -3,7 +3,6 @@ package proto
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 )
 
@@ -37,10 +36,11 @@ const (
 	ExposedNameSeparator = "__"
 )
 
+//nolint:gochecknoglobals // read-only patterns, compiled on first use
 var (
-	nameRe        = regexp.MustCompile(NamePattern)
-	exposedNameRe = regexp.MustCompile(ExposedNamePattern)
-	secretNameRe  = regexp.MustCompile(SecretNamePattern)
+	nameRe        = lazyRegexp(NamePattern)
+	exposedNameRe = lazyRegexp(ExposedNamePattern)
+	secretNameRe  = lazyRegexp(SecretNamePattern)
 )
 
 // RuleError is a value that breaks a contract rule. Field is the JSON name or
@@ -73,7 +73,7 @@ func ruleError(field, format string, args ...any) *RuleError {
 // ValidateServerName checks a server name: NamePattern, 1–24 characters, not
 // starting with "mcpbox". The error's field is "name".
 func ValidateServerName(s string) error {
-	if !nameRe.MatchString(s) || len(s) > MaxServerNameLen {
+	if !nameRe().MatchString(s) || len(s) > MaxServerNameLen {
 		return ruleError("name", "must match %s (lowercase letters and digits, words joined by single underscores), at most %d characters.",
 			NamePattern, MaxServerNameLen)
 	}
@@ -86,7 +86,7 @@ func ValidateServerName(s string) error {
 // ValidateToolName checks a tool name: NamePattern, 1–38 characters. The
 // error's field is "name".
 func ValidateToolName(s string) error {
-	if !nameRe.MatchString(s) || len(s) > MaxToolNameLen {
+	if !nameRe().MatchString(s) || len(s) > MaxToolNameLen {
 		return ruleError("name", "must match %s (lowercase letters and digits, words joined by single underscores), at most %d characters.",
 			NamePattern, MaxToolNameLen)
 	}
@@ -98,7 +98,7 @@ func ValidateToolName(s string) error {
 // gateway's catalog-entry check (gateway.md §7.3); the error's field is
 // "name".
 func ValidateExposedName(s string) error {
-	if len(s) > MaxExposedNameLen || !exposedNameRe.MatchString(s) {
+	if len(s) > MaxExposedNameLen || !exposedNameRe().MatchString(s) {
 		return ruleError("name", "must be <server>__<tool> matching %s, at most %d characters.",
 			ExposedNamePattern, MaxExposedNameLen)
 	}
@@ -112,7 +112,7 @@ func ValidateExposedName(s string) error {
 // characters. The error's field is "name"; callers whose argument is called
 // otherwise (mcpbox_create_server_secret's "key") set RuleError.Field.
 func ValidateSecretName(s string) error {
-	if !secretNameRe.MatchString(s) || len(s) > MaxSecretNameLen {
+	if !secretNameRe().MatchString(s) || len(s) > MaxSecretNameLen {
 		return ruleError("name", "must match %s (uppercase letters, digits and underscores, starting with a letter), at most %d characters.",
 			SecretNamePattern, MaxSecretNameLen)
 	}
