@@ -1,0 +1,96 @@
+package pool_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpbox/mcpbox/proto"
+)
+
+// rawTool is a whole tool file: package-level code is part of the case.
+func rawTool(imports, decls, body string) string {
+	src := "package tool\n\nimport (\n\t\"context\"\n"
+	for _, imp := range strings.Fields(imports) {
+		src += "\t\"" + imp + "\"\n"
+	}
+	return src + ")\n\n" + decls + "\ntype Input struct{}\n\nfunc Main(ctx context.Context, in Input) (string, error) {\n" + body + "}\n"
+}
+
+
+// CPU, time and memory abuse at the pool layer (sandbox.md §18): each case
+// ends with one of the allowed error types, on time, and the pool keeps
+// serving.
+func TestAbuseIsContained(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, testConfig(t))
+	cases := []struct {
+		name   string
+		code   string
+		memory int
+		want   []proto.SandboxErrorType
+	}{
+		// SB-2 (pool layer): an endless loop in a package-level initialiser.
+		{"initialiser loop", rawTool("", "var x = spin()\n\nfunc spin() int {\n\tfor {\n\t}\n}\n", "\t_ = x\n\treturn \"\", nil\n"), 256,
+			[]proto.SandboxErrorType{proto.ErrTypeTimeout}},
+		// SB-3 (pool layer): an endless loop in init().
+		{"init loop", rawTool("", "func init() {\n\tfor {\n\t}\n}\n", "\treturn \"\", nil\n"), 256,
+			[]proto.SandboxErrorType{proto.ErrTypeTimeout}},
+		// SB-6 (pool layer): native blocks the interpreter cannot cancel.
+		{"double lock", rawTool("sync", "", "\tvar mu sync.Mutex\n\tmu.Lock()\n\tmu.Lock()\n\treturn \"\", nil\n"), 256,
+			[]proto.SandboxErrorType{proto.ErrTypeTimeout}},
+		{"wait forever", rawTool("sync", "", "\tvar wg sync.WaitGroup\n\twg.Add(1)\n\twg.Wait()\n\treturn \"\", nil\n"), 256,
+			[]proto.SandboxErrorType{proto.ErrTypeTimeout}},
+		// SB-13 (pool layer): a huge string.
+		{"huge repeat", rawTool("strings", "", "\treturn strings.Repeat(\"x\", 1<<36)[:1], nil\n"), 128,
+			[]proto.SandboxErrorType{proto.ErrTypeMemoryLimitExceeded}},
+		// SB-15 (pool layer): a map that never stops growing.
+		{"map growth", rawTool("", "", "\tm := map[int]int{}\n\tfor i := 0; i < 1000000000; i++ {\n\t\tm[i] = i\n\t}\n\treturn \"\", nil\n"), 128,
+			[]proto.SandboxErrorType{proto.ErrTypeMemoryLimitExceeded, proto.ErrTypeTimeout}},
+		// SB-16 (pool layer): unbounded interpreted recursion.
+		{"recursion", rawTool("", "func down(n int) int {\n\treturn down(n+1) + 1\n}\n", "\treturn string(rune(down(0))), nil\n"), 128,
+			[]proto.SandboxErrorType{proto.ErrTypeStackOverflow, proto.ErrTypeMemoryLimitExceeded}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			j := job(tc.code, 2*time.Second)
+			j.MemoryMB = tc.memory
+			start := time.Now()
+			out := exec(t, p, j)
+			if out.Error == nil || !slices.Contains(tc.want, out.Error.Type) {
+				t.Fatalf("want one of %v, got error %+v result %+v", tc.want, out.Error, out.Result)
+			}
+			if d := time.Since(start); d > 2*time.Second+time.Second+2*time.Second { // timeout + 1 s, plus a 2 s polling allowance under -race
+				t.Errorf("took %s", d)
+			}
+			if out.PID > 0 && !gone(out.PID) {
+				t.Errorf("worker %d still exists", out.PID)
+			}
+		})
+	}
+}
+
+// SB-7 (pool layer): Main returns while goroutines spin: the result comes
+// back at once and the worker is gone afterwards.
+func TestReturnWhileGoroutinesSpin(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, testConfig(t))
+	code := rawTool("", "", "\tfor i := 0; i < 4; i++ {\n\t\tgo func() {\n\t\t\tfor {\n\t\t\t}\n\t\t}()\n\t}\n\treturn \"done\", nil\n")
+	start := time.Now()
+	out := exec(t, p, job(code, 5*time.Second))
+	if out.Result == nil || !out.Result.OK || string(out.Result.JSON) != `"done"` {
+		t.Fatalf("result %+v error %+v", out.Result, out.Error)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("the result waited for the goroutines: %s", d)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for out.PID > 0 && !gone(out.PID) {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker %d still runs after returning its result", out.PID)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
