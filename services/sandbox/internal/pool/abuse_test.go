@@ -18,7 +18,6 @@ func rawTool(imports, decls, body string) string {
 	return src + ")\n\n" + decls + "\ntype Input struct{}\n\nfunc Main(ctx context.Context, in Input) (string, error) {\n" + body + "}\n"
 }
 
-
 // CPU, time and memory abuse at the pool layer (sandbox.md §18): each case
 // ends with one of the allowed error types, on time, and the pool keeps
 // serving.
@@ -32,25 +31,39 @@ func TestAbuseIsContained(t *testing.T) {
 		want   []proto.SandboxErrorType
 	}{
 		// SB-2 (pool layer): an endless loop in a package-level initialiser.
-		{"initialiser loop", rawTool("", "var x = spin()\n\nfunc spin() int {\n\tfor {\n\t}\n}\n", "\t_ = x\n\treturn \"\", nil\n"), 256,
-			[]proto.SandboxErrorType{proto.ErrTypeTimeout}},
+		{
+			"initialiser loop", rawTool("", "var x = spin()\n\nfunc spin() int {\n\tfor {\n\t}\n}\n", "\t_ = x\n\treturn \"\", nil\n"), 256,
+			[]proto.SandboxErrorType{proto.ErrTypeTimeout},
+		},
 		// SB-3 (pool layer): an endless loop in init().
-		{"init loop", rawTool("", "func init() {\n\tfor {\n\t}\n}\n", "\treturn \"\", nil\n"), 256,
-			[]proto.SandboxErrorType{proto.ErrTypeTimeout}},
+		{
+			"init loop", rawTool("", "func init() {\n\tfor {\n\t}\n}\n", "\treturn \"\", nil\n"), 256,
+			[]proto.SandboxErrorType{proto.ErrTypeTimeout},
+		},
 		// SB-6 (pool layer): native blocks the interpreter cannot cancel.
-		{"double lock", rawTool("sync", "", "\tvar mu sync.Mutex\n\tmu.Lock()\n\tmu.Lock()\n\treturn \"\", nil\n"), 256,
-			[]proto.SandboxErrorType{proto.ErrTypeTimeout}},
-		{"wait forever", rawTool("sync", "", "\tvar wg sync.WaitGroup\n\twg.Add(1)\n\twg.Wait()\n\treturn \"\", nil\n"), 256,
-			[]proto.SandboxErrorType{proto.ErrTypeTimeout}},
+		{
+			"double lock", rawTool("sync", "", "\tvar mu sync.Mutex\n\tmu.Lock()\n\tmu.Lock()\n\treturn \"\", nil\n"), 256,
+			[]proto.SandboxErrorType{proto.ErrTypeTimeout},
+		},
+		{
+			"wait forever", rawTool("sync", "", "\tvar wg sync.WaitGroup\n\twg.Add(1)\n\twg.Wait()\n\treturn \"\", nil\n"), 256,
+			[]proto.SandboxErrorType{proto.ErrTypeTimeout},
+		},
 		// SB-13 (pool layer): a huge string.
-		{"huge repeat", rawTool("strings", "", "\treturn strings.Repeat(\"x\", 1<<36)[:1], nil\n"), 128,
-			[]proto.SandboxErrorType{proto.ErrTypeMemoryLimitExceeded}},
+		{
+			"huge repeat", rawTool("strings", "", "\treturn strings.Repeat(\"x\", 1<<36)[:1], nil\n"), 128,
+			[]proto.SandboxErrorType{proto.ErrTypeMemoryLimitExceeded},
+		},
 		// SB-15 (pool layer): a map that never stops growing.
-		{"map growth", rawTool("", "", "\tm := map[int]int{}\n\tfor i := 0; i < 1000000000; i++ {\n\t\tm[i] = i\n\t}\n\treturn \"\", nil\n"), 128,
-			[]proto.SandboxErrorType{proto.ErrTypeMemoryLimitExceeded, proto.ErrTypeTimeout}},
+		{
+			"map growth", rawTool("", "", "\tm := map[int]int{}\n\tfor i := 0; i < 1000000000; i++ {\n\t\tm[i] = i\n\t}\n\treturn \"\", nil\n"), 128,
+			[]proto.SandboxErrorType{proto.ErrTypeMemoryLimitExceeded, proto.ErrTypeTimeout},
+		},
 		// SB-16 (pool layer): unbounded interpreted recursion.
-		{"recursion", rawTool("", "func down(n int) int {\n\treturn down(n+1) + 1\n}\n", "\treturn string(rune(down(0))), nil\n"), 128,
-			[]proto.SandboxErrorType{proto.ErrTypeStackOverflow, proto.ErrTypeMemoryLimitExceeded}},
+		{
+			"recursion", rawTool("", "func down(n int) int {\n\treturn down(n+1) + 1\n}\n", "\treturn string(rune(down(0))), nil\n"), 128,
+			[]proto.SandboxErrorType{proto.ErrTypeStackOverflow, proto.ErrTypeMemoryLimitExceeded},
+		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
