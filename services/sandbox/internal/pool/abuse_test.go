@@ -59,6 +59,20 @@ func TestAbuseIsContained(t *testing.T) {
 			"map growth", rawTool("", "", "\tm := map[int]int{}\n\tfor i := 0; i < 1000000000; i++ {\n\t\tm[i] = i\n\t}\n\treturn \"\", nil\n"), 128,
 			[]proto.SandboxErrorType{proto.ErrTypeMemoryLimitExceeded, proto.ErrTypeTimeout},
 		},
+		// SB-14 (pool layer): a million sleeping goroutines. The spec expects
+		// MemoryLimitExceeded or ThreadLimitExceeded; within this 2 s timeout the
+		// interpreter may not get there, so Timeout (still contained) is accepted.
+		{
+			"goroutine flood", rawTool("time", "", "\tfor i := 0; i < 1000000; i++ {\n\t\tgo func() { time.Sleep(time.Hour) }()\n\t}\n\treturn \"\", nil\n"), 128,
+			[]proto.SandboxErrorType{proto.ErrTypeMemoryLimitExceeded, proto.ErrTypeThreadLimitExceeded, proto.ErrTypeTimeout},
+		},
+		// SB-17 (pool layer): a gzip bomb built and inflated in memory.
+		{
+			"gzip bomb", rawTool("bytes compress/gzip io", "", "\tvar buf bytes.Buffer\n\tzw := gzip.NewWriter(&buf)\n\tzero := make([]byte, 1<<20)\n"+
+				"\tfor i := 0; i < 4096; i++ {\n\t\t_, _ = zw.Write(zero)\n\t}\n\t_ = zw.Close()\n\tzr, err := gzip.NewReader(&buf)\n\tif err != nil {\n\t\treturn \"\", err\n\t}\n"+
+				"\tall, err := io.ReadAll(zr)\n\treturn string(all[:1]), err\n"), 128,
+			[]proto.SandboxErrorType{proto.ErrTypeMemoryLimitExceeded, proto.ErrTypeTimeout},
+		},
 		// SB-16 (pool layer): unbounded interpreted recursion.
 		{
 			"recursion", rawTool("", "func down(n int) int {\n\treturn down(n+1) + 1\n}\n", "\treturn string(rune(down(0))), nil\n"), 128,
@@ -70,6 +84,9 @@ func TestAbuseIsContained(t *testing.T) {
 			t.Parallel()
 			j := job(tc.code, 2*time.Second)
 			j.MemoryMB = tc.memory
+			if strings.Contains(tc.code, "compress/gzip") {
+				j.ExtraPackages = []string{"compress/gzip"}
+			}
 			start := time.Now()
 			out := exec(t, p, j)
 			if out.Error == nil || !slices.Contains(tc.want, out.Error.Type) {
@@ -105,5 +122,23 @@ func TestReturnWhileGoroutinesSpin(t *testing.T) {
 			t.Fatalf("worker %d still runs after returning its result", out.PID)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// SB-8 (pool layer): busy goroutines end with the deadline or RLIMIT_CPU,
+// and the worker's CPU time stays within WORKER_PROCS × wall time.
+func TestBusyGoroutinesAreBounded(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	p := newPool(t, cfg)
+	code := rawTool("", "", "\tfor i := 0; i < 8; i++ {\n\t\tgo func() {\n\t\t\tfor {\n\t\t\t}\n\t\t}()\n\t}\n\tfor {\n\t}\n")
+	start := time.Now()
+	out := exec(t, p, job(code, 2*time.Second))
+	wall := time.Since(start)
+	if out.Error == nil || (out.Error.Type != proto.ErrTypeTimeout && out.Error.Type != proto.ErrTypeCPULimitExceeded) {
+		t.Fatalf("error %+v", out.Error)
+	}
+	if limit := int64(cfg.WorkerProcs)*wall.Milliseconds() + 100; out.Worker.CPUMS > limit {
+		t.Errorf("CPU %d ms > %d procs × %s wall", out.Worker.CPUMS, cfg.WorkerProcs, wall)
 	}
 }
