@@ -525,8 +525,9 @@ func TestSB57_BudgetBodyAndTimeoutCaps(t *testing.T) {
 			t.Fatalf("request 101: %v", err)
 		}
 	})
-	t.Run("request body", func(t *testing.T) {
-		t.Parallel()
+	// Not parallel: it counts the fixture's requests, which its parallel
+	// siblings would change; it runs while they wait.
+	t.Run("request body", func(t *testing.T) { //nolint:paralleltest // counts the shared fixture's requests
 		s := env.session(t, []string{"api.example.com"})
 		before := srv.count()
 		_, err := s.Do(t.Context(), Request{Method: http.MethodPost, URL: "http://api.example.com/", Body: make([]byte, 5<<20)})

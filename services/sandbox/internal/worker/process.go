@@ -129,6 +129,7 @@ func serve(args, environ []string, in io.Reader, out io.Writer, stderr io.Writer
 	go d.readLoop(r, protoErr)
 
 	stream := newStdoutStream(w)
+	started := time.Now()
 	done := make(chan Result, 1)
 	go func() {
 		res, err := prep.Run(context.Background(), Job{
@@ -147,10 +148,12 @@ func serve(args, environ []string, in io.Reader, out io.Writer, stderr io.Writer
 		return exitProtocol
 	case res := <-done:
 		stream.close()
-		if !res.OK && res.Error != nil && !slices.Contains(ipc.WorkerErrorTypes(), res.Error.Type) {
-			// The deadline passed (or another outcome only the parent may
-			// decide): send nothing more and let the parent's deadline
-			// classify the run.
+		pastDeadline := timeout > 0 && time.Since(started) >= timeout
+		if !res.OK && res.Error != nil && (pastDeadline || !slices.Contains(ipc.WorkerErrorTypes(), res.Error.Type)) {
+			// The deadline passed (a tool error then is its consequence, e.g.
+			// an HTTP call cut by the deadline, SB-10), or another outcome
+			// only the parent may decide: send nothing more and let the
+			// parent's deadline classify the run as Timeout.
 			select {}
 		}
 		if err := w.WriteMessage(resultMessage(res)); err != nil {
