@@ -173,6 +173,16 @@ func TestSB31_CapabilityImportsRefused(t *testing.T) {
 	}
 }
 
+// SB-32 (analysis layer): reflect is refused, even when the caller lists it
+// as approved, with a hint that names what to use instead.
+func TestReflectRefused(t *testing.T) {
+	t.Parallel()
+	d := importError(t, "reflect", []string{"reflect"})
+	if !strings.Contains(d.Message, "not available in MCPbox tools") || !strings.Contains(d.Message, "encoding/json") {
+		t.Errorf("message %q", d.Message)
+	}
+}
+
 // SB-33 (analysis layer): the interpreter's own packages are refused.
 func TestSB33_YaegiImportsRefused(t *testing.T) {
 	t.Parallel()
