@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -85,22 +86,90 @@ func TestSB78_CompileReportsTypeErrors(t *testing.T) {
 // postJSON posts body with the service token and returns a 200 body.
 func postJSON(t *testing.T, url string, body []byte) []byte {
 	t.Helper()
+	raw, err := post(url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// post is postJSON for goroutines: it returns the failure.
+func post(url string, body []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(proto.HeaderServiceToken, token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
 	raw, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("POST %s: %d %s", url, resp.StatusCode, raw)
+		return nil, fmt.Errorf("POST %s: %d %s", url, resp.StatusCode, raw)
 	}
-	return raw
+	return raw, nil
+}
+
+// SB-65 (API layer, 16 parallel executions of one tool): each response holds
+// only its own secret-derived marker and stdout.
+func TestParallelExecutionsStayApart(t *testing.T) {
+	t.Parallel()
+	svc := lifecycletest.Start(t, run, nil, map[string]string{
+		"MCPBOX_SANDBOX_TOKEN": token, "MCPBOX_SANDBOX_LISTEN": "127.0.0.1:0", "MCPBOX_SANDBOX_WARM_WORKERS": "2",
+		"MCPBOX_SANDBOX_MAX_CONCURRENT": "4",
+	})
+	base := "http://" + svc.Logs.WaitListening(t, "main")
+	waitReady(t, base)
+	const src = "package tool\n\nimport (\n\t\"context\"\n\t\"fmt\"\n\n\t\"mcpbox\"\n)\n\ntype Input struct{}\n\n" +
+		"// Main reports its own marker.\nfunc Main(ctx context.Context, in Input) (string, error) {\n" +
+		"\tm := mcpbox.Secret(\"KEY\")[:7]\n\tfmt.Println(\"marker\", m)\n\treturn m, nil\n}\n"
+	m := proto.Manifest{Hosts: []string{}, Packages: []string{}, Secrets: []string{"KEY"}, TimeoutMS: 10000, MemoryMB: 128}
+	hash, err := canon.HashGo(src, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 16
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			secret := fmt.Sprintf("mk-%04d-%s", i, strings.Repeat("s", 12))
+			body, _ := json.Marshal(map[string]any{
+				"code": src, "manifest": m, "pinned_hash": hash, "arguments": map[string]any{},
+				"allowed_hosts": []string{}, "secrets": map[string]string{"KEY": secret},
+				"limits": map[string]any{"timeout_ms": 10000, "memory_mb": 128},
+			})
+			raw, err := post(base+proto.PathSandboxExecute, body)
+			if err != nil {
+				errs <- err
+				return
+			}
+			var out proto.ExecuteResponse
+			if err := json.Unmarshal(raw, &out); err != nil {
+				errs <- err
+				return
+			}
+			mine := secret[:7]
+			if !out.OK || out.ContentText != mine || out.Stdout != "marker "+mine+"\n" {
+				errs <- fmt.Errorf("execution %d: %s", i, raw)
+				return
+			}
+			for j := range n {
+				if other := fmt.Sprintf("mk-%04d", j); j != i && strings.Contains(string(raw), other) {
+					errs <- fmt.Errorf("execution %d saw %s", i, other)
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
 }
