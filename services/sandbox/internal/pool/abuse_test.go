@@ -204,3 +204,19 @@ func TestSlowDripHTTPTimesOut(t *testing.T) {
 		t.Fatalf("want Timeout, got error %+v result %+v", out.Error, out.Result)
 	}
 }
+
+// SB-22 (pool layer): a runtime crash dump larger than the stderr tail is
+// capped at 64 KiB in the parent; the panic still classifies.
+func TestCrashDumpIsCapped(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, testConfig(t))
+	code := tool("strings time", "\tgo func() { panic(strings.Repeat(\"x\", 300000)) }()\n\ttime.Sleep(time.Second)\n\treturn \"\", nil\n")
+	out := exec(t, p, job(code, 2*time.Second))
+	wantError(t, out, proto.ErrTypePanic)
+	if n := len(out.Error.Message); n > 64<<10 {
+		t.Errorf("panic message of %d bytes passed the 64 KiB stderr cap", n)
+	}
+	if !strings.Contains(out.Error.Message, "xxxx") {
+		t.Errorf("message lost the panic value: %.200q", out.Error.Message)
+	}
+}

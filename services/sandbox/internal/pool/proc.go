@@ -253,26 +253,42 @@ func rssKB(pid int) (int64, bool) {
 	return 0, false
 }
 
-// tail keeps the last tailCap bytes written to it.
+// tail keeps the first and the last tailCap/2 bytes written to it: the
+// classification of a crash needs the start of a runtime dump ("panic: ",
+// "fatal error: ") even when a huge panic value pushed it out of a plain
+// tail (SB-22), and a message needs the end.
 type tail struct {
-	mu  sync.Mutex
-	buf []byte
+	mu      sync.Mutex
+	head    []byte
+	buf     []byte
+	dropped int
 }
 
 func (t *tail) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	n := len(p)
+	if room := tailCap/2 - len(t.head); room > 0 {
+		k := min(room, len(p))
+		t.head = append(t.head, p[:k]...)
+		p = p[k:]
+	}
 	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - tailCap; over > 0 {
+	if over := len(t.buf) - tailCap/2; over > 0 {
+		t.dropped += over
 		t.buf = append(t.buf[:0], t.buf[over:]...)
 	}
-	return len(p), nil
+	return n, nil
 }
 
 func (t *tail) bytes() []byte {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return bytes.Clone(t.buf)
+	out := bytes.Clone(t.head)
+	if t.dropped > 0 {
+		out = append(out, fmt.Sprintf("\n... [%d bytes omitted] ...\n", t.dropped)...)
+	}
+	return append(out, t.buf...)
 }
 
 // lastLine is the last non-empty line of b, for spawn error messages.
