@@ -1,23 +1,13 @@
 package pool_test
 
 import (
-	"context"
-	"errors"
-	"io"
-	"log/slog"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/netip"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/mcpbox/mcpbox/proto"
-	"github.com/mcpbox/mcpbox/services/sandbox/internal/egress"
 )
 
 // rawTool is a whole tool file: package-level code is part of the case.
@@ -159,7 +149,7 @@ func TestBusyGoroutinesAreBounded(t *testing.T) {
 func TestSlowDripHTTPTimesOut(t *testing.T) {
 	t.Parallel()
 	stop := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	s := fixtureSession(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		for {
 			select {
@@ -171,26 +161,7 @@ func TestSlowDripHTTPTimesOut(t *testing.T) {
 			}
 		}
 	}))
-	t.Cleanup(func() { close(stop); srv.Close() })
-	public := netip.MustParseAddr("93.184.216.34")
-	dial := func(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
-		if ap.Addr() != public {
-			return nil, errors.New("no route")
-		}
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", srv.Listener.Addr().String())
-	}
-	b, err := egress.New(egress.Config{}, prometheus.NewRegistry(), slog.New(slog.NewTextHandler(io.Discard, nil)),
-		egress.WithResolver(staticResolver{public}), egress.WithTestDial(dial))
-	if err != nil {
-		t.Fatal(err)
-	}
-	allow, err := egress.ParseHosts([]string{"api.example.com"}, "allowed_hosts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := b.NewSession(allow, egress.SourceTool, egress.ToolLimits())
-	t.Cleanup(s.Close)
+	t.Cleanup(func() { close(stop) })
 	p := newPool(t, testConfig(t))
 	j := job(tool("mcpbox", "\tr, err := mcpbox.HTTP.Get(ctx, \"http://api.example.com/drip\", nil)\n"+
 		"\tif err != nil {\n\t\treturn \"\", err\n\t}\n\treturn r.Text(), nil\n"), 2*time.Second)

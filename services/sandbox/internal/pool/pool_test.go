@@ -401,11 +401,12 @@ func spawnCount(t testing.TB, p testPool) uint64 {
 
 // An HTTP call of a tool goes through the job's egress session to a
 // loopback fixture, and the parent keeps its own record of the call.
-func TestHTTPThroughEgress(t *testing.T) {
-	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = io.WriteString(w, "fixture says hi")
-	}))
+// fixtureSession is an egress session for allowed host api.example.com,
+// which the broker's fake resolver puts on a public address and its test
+// dial connects to handler on loopback (no test leaves loopback).
+func fixtureSession(t *testing.T, handler http.Handler) *egress.Session {
+	t.Helper()
+	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	public := netip.MustParseAddr("93.184.216.34")
 	dial := func(ctx context.Context, ap netip.AddrPort) (net.Conn, error) {
@@ -426,6 +427,14 @@ func TestHTTPThroughEgress(t *testing.T) {
 	}
 	s := b.NewSession(allow, egress.SourceTool, egress.ToolLimits())
 	t.Cleanup(s.Close)
+	return s
+}
+
+func TestHTTPThroughEgress(t *testing.T) {
+	t.Parallel()
+	s := fixtureSession(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = io.WriteString(w, "fixture says hi")
+	}))
 
 	p := newPool(t, testConfig(t))
 	j := job(tool("mcpbox", "\tr, err := mcpbox.HTTP.Get(ctx, \"http://api.example.com/x\", nil)\n"+
