@@ -129,7 +129,7 @@ func optInTier() []Package {
 		opt("image/png", "PNG decoding and encoding"),
 		opt("image/jpeg", "JPEG decoding and encoding"),
 		opt("image/gif", "GIF decoding and encoding"),
-		withNote(opt("mime", "MIME types and media-type parameters"), "type table preloaded; no system mime files"),
+		withNote(opt("mime", "MIME types and media-type parameters"), "built-in type table only; no system mime files"),
 		opt("mime/multipart", "Multipart bodies (form uploads)"),
 		opt("mime/quotedprintable", "Quoted-printable encoding"),
 		opt("index/suffixarray", "Substring search with suffix arrays"),

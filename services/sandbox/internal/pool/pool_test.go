@@ -138,6 +138,20 @@ func TestExecuteTrivialTool(t *testing.T) {
 	}
 }
 
+// The approved mime package answers from Go's built-in type table in a
+// locked-down worker: the host's mime files are never read, so a tool
+// behaves the same on every host (catalogue note of "mime").
+func TestMimeUsesTheBuiltInTable(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, testConfig(t))
+	j := job(tool("mime", "\treturn mime.TypeByExtension(\".json\") + \"|\" + mime.TypeByExtension(\".yaml\"), nil\n"), 5*time.Second)
+	j.ExtraPackages = []string{"mime"}
+	out := exec(t, p, j)
+	if out.Error != nil || out.Result == nil || string(out.Result.JSON) != `"application/json|"` {
+		t.Fatalf("error %+v result %+v", out.Error, out.Result)
+	}
+}
+
 // SB-1 (pool layer): for {} → Timeout within timeout + 1 s, worker killed.
 func TestSB1_EndlessLoopTimesOut(t *testing.T) {
 	t.Parallel()

@@ -37,7 +37,7 @@ func BenchmarkRunTrivialTool(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("symbols.Exports", func(b *testing.B) {
+	b.Run("symbols.Exports(default tier)", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := symbols.Exports(paths...); err != nil {
 				b.Fatal(err)
@@ -49,14 +49,14 @@ func BenchmarkRunTrivialTool(b *testing.B) {
 			_ = interp.New(interp.Options{GoPath: "/", SourcecodeFilesystem: noFS{}})
 		}
 	})
-	b.Run("Prepare", func(b *testing.B) { // symbols.Exports + interp.New + Use
+	b.Run("Prepare", func(b *testing.B) { // interp.New
 		for b.Loop() {
 			if _, err := Prepare(); err != nil {
 				b.Fatal(err)
 			}
 		}
 	})
-	b.Run("job", func(b *testing.B) { // after Prepare: mcpbox Use, compile, harness, Main
+	b.Run("job", func(b *testing.B) { // after Prepare: the imports' maps and mcpbox, compile, harness, Main
 		for b.Loop() {
 			b.StopTimer()
 			p, err := Prepare()
@@ -67,6 +67,9 @@ func BenchmarkRunTrivialTool(b *testing.B) {
 			if err := p.load(job); err != nil {
 				b.Fatal(err)
 			}
+			if err := p.i.Use(harnessExports(ctx, job.Arguments)); err != nil {
+				b.Fatal(err)
+			}
 			i := p.i
 			if _, err := i.EvalWithContext(ctx, "//line "+toolFile+":1:1\n"+job.Code); err != nil {
 				b.Fatal(err)
@@ -74,11 +77,11 @@ func BenchmarkRunTrivialTool(b *testing.B) {
 			if _, err := i.EvalWithContext(ctx, harness(job.InputType)); err != nil {
 				b.Fatal(err)
 			}
-			v, err := i.EvalWithContext(ctx, `main.mcpboxRun("{\"name\":\"gopher\"}", 0)`)
+			v, err := i.EvalWithContext(ctx, "main.mcpboxRun()")
 			if err != nil {
 				b.Fatal(err)
 			}
-			if r := outcome(job.Code, v, ""); !r.OK {
+			if r := outcome(v); !r.OK {
 				b.Fatal(r.Error)
 			}
 		}

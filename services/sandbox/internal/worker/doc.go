@@ -4,16 +4,18 @@
 //
 // It owns:
 //   - the interpreter set-up ([Prepare]): a fresh interp.Interpreter with
-//     only the generated allowlisted symbol maps of the default tier
-//     (catalogue/symbols), empty stdin and environment, a captured stdout, a
-//     bounded stderr, GoPath "/" over an empty source file system (no import
-//     can load source from anywhere) and never yaegi's unrestricted mode;
-//   - one job ([Prepared.Run], [Run]): the job's opt-in maps and its mcpbox
-//     host package are added, the tool is evaluated from memory as tool.go,
-//     then an interpreted harness (package main, importing "tool", positioned
-//     in mcpbox_harness.go) decodes the arguments strictly, calls Main with a
-//     context carrying the deadline, recovers a panic and encodes the result
-//     without HTML escaping; in compile mode Main is not called;
+//     empty stdin and environment, a captured stdout, a bounded stderr,
+//     GoPath "/" over an empty source file system (no import can load source
+//     from anywhere) and never yaegi's unrestricted mode;
+//   - one job ([Prepared.Run], [Run]): the generated allowlisted symbol maps
+//     (catalogue/symbols) of the packages the tool and the harness import —
+//     default tier or approved, nothing else — and the mcpbox host package
+//     are installed, the tool is evaluated from memory as tool.go,
+//     then a small interpreted harness (package main, importing "tool",
+//     positioned in mcpbox_harness.go) calls Main with the job's context and
+//     the arguments decoded strictly by its native half, which also encodes
+//     the result without HTML escaping; a panic reaches EvalWithContext with
+//     yaegi's positions; in compile mode Main is not called;
 //   - the mapping of what happened to the §4.2.5 error types the worker may
 //     report (ToolError, Panic, InvalidArguments, CompileError,
 //     UnsupportedFeature, InvalidResult, OutputLimitExceeded), with positions

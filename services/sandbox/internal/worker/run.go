@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/parser"
 	"go/token"
 	"io"
 	"io/fs"
@@ -23,77 +24,80 @@ import (
 )
 
 // harnessSource is the interpreted half of the harness: package main of
-// the interpreter, importing the tool. It decodes the arguments strictly,
-// calls Main with a context carrying the deadline, recovers a panic and
-// encodes the result without HTML escaping. Host imports are aliased with the
-// reserved mcpbox prefix so they cannot clash with tool identifiers, and the
-// //line directive keeps its positions apart from the tool's. The @…@
-// placeholders are filled by harness.
+// the interpreter, importing the tool. The native half (package
+// mcpboxharness, harnessExports) decodes the arguments strictly into Main's
+// input, hands out the job's context (its deadline included) and encodes the
+// result without HTML escaping; a panic is not recovered here but reaches
+// EvalWithContext, which reports it with the positions yaegi printed. Host
+// imports are aliased with the reserved mcpbox prefix so they cannot clash
+// with tool identifiers, and the //line directive keeps its positions apart
+// from the tool's. The @…@ placeholders are filled by harness.
+//
+// Everything that can be native is: yaegi compiles this file for every job,
+// and the earlier harness doing the decoding, deadline, recover and encoding
+// in interpreted code took 1 ms to compile, two thirds of a trivial job.
 const harnessSource = `//line ` + harnessFile + `:1:1
 package main
 
 import (
-	mcpboxBytes "bytes"
-	mcpboxContext "context"
-	mcpboxJSON "encoding/json"
-	mcpboxFmt "fmt"
-	mcpboxStrings "strings"
-	mcpboxTime "time"
+	mcpboxRT "` + harnessPackage + `"
 	mcpboxTool "tool"
 )
 
-func mcpboxRun(args string, deadline int64) []any {
-	ctx := mcpboxContext.Background()
-	if deadline > 0 {
-		var cancel mcpboxContext.CancelFunc
-		ctx, cancel = mcpboxContext.WithDeadline(ctx, mcpboxTime.Unix(0, deadline))
-		defer cancel()
-	}
+func mcpboxRun() []any {
 	@DECODE@
-	out, err, panicked, pv := mcpboxCall(ctx@ARG@)
-	if panicked {
-		return []any{"panic", pv}
-	}
+	out, err := mcpboxTool.Main(mcpboxRT.Context()@ARG@)
 	if err != nil {
 		return []any{"error", err.Error(), err}
 	}
-	var buf mcpboxBytes.Buffer
-	enc := mcpboxJSON.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(out); err != nil {
+	text, err := mcpboxRT.Encode(out)
+	if err != nil {
 		return []any{"result", err.Error()}
 	}
-	return []any{"ok", buf.String()}
-}
-
-func mcpboxCall(ctx mcpboxContext.Context@PARAM@) (out any, err error, panicked bool, pv string) {
-	defer func() {
-		if p := recover(); p != nil {
-			panicked = true
-			pv = mcpboxFmt.Sprint(p)
-		}
-	}()
-	out, err = mcpboxTool.Main(ctx@ARG@)
-	return out, err, false, ""
+	return []any{"ok", text}
 }
 `
 
 const harnessDecode = `var in mcpboxTool.@INPUT@
-	dec := mcpboxJSON.NewDecoder(mcpboxStrings.NewReader(args))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
+	if err := mcpboxRT.Decode(&in); err != nil {
 		return []any{"args", err.Error()}
 	}`
+
+// harnessPackage is the import path of the harness's native half. It is not
+// in the catalogue, so the analyzer refuses it in tool code; a tool that
+// reached it anyway could only read its own arguments and context.
+const harnessPackage = "mcpboxharness"
 
 // harness returns the harness for Main's input type ("" for no input).
 func harness(input string) string {
 	if input == "" {
-		return strings.NewReplacer("@DECODE@", "_ = mcpboxStrings.NewReader(args)", "@ARG@", "", "@PARAM@", "").Replace(harnessSource)
+		return strings.NewReplacer("@DECODE@", "", "@ARG@", "").Replace(harnessSource)
 	}
 	return strings.NewReplacer(
-		"@DECODE@", strings.ReplaceAll(harnessDecode, "@INPUT@", input),
-		"@ARG@", ", in", "@PARAM@", ", in mcpboxTool."+input,
+		"@DECODE@", strings.ReplaceAll(harnessDecode, "@INPUT@", input), "@ARG@", ", in",
 	).Replace(harnessSource)
+}
+
+// harnessExports is the native half of the harness for one job: Decode
+// fills Main's input from the arguments (unknown fields refused), Context
+// is the job's context and Encode writes the result as JSON without HTML
+// escaping.
+func harnessExports(ctx context.Context, args []byte) map[string]map[string]reflect.Value {
+	return map[string]map[string]reflect.Value{harnessPackage + "/" + harnessPackage: {
+		"Decode": reflect.ValueOf(func(v any) error {
+			dec := json.NewDecoder(bytes.NewReader(args))
+			dec.DisallowUnknownFields()
+			return dec.Decode(v)
+		}),
+		"Context": reflect.ValueOf(func() context.Context { return ctx }),
+		"Encode": reflect.ValueOf(func(v any) (string, error) {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			err := enc.Encode(v)
+			return buf.String(), err
+		}),
+	}}
 }
 
 // noFS is the interpreter's source file system: empty, so no import can
@@ -104,9 +108,9 @@ func (noFS) Open(name string) (fs.File, error) {
 	return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
 }
 
-// Prepared is an interpreter loaded with the default-tier symbol maps,
-// waiting for its one job: a worker builds it before it reports ready
-// (sandbox.md §8.2), so that cost stays off the request path.
+// Prepared is a fresh interpreter waiting for its one job: a worker builds
+// it before it reports ready (sandbox.md §8.2), so that cost stays off the
+// request path.
 type Prepared struct {
 	i      *interp.Interpreter
 	out    *capture
@@ -118,20 +122,17 @@ type Prepared struct {
 // interpreter runs one job (invariant I2).
 var ErrSecondJob = errors.New("worker: this interpreter already received a job")
 
-// Prepare builds a fresh interpreter with the default-tier symbol maps:
-// stdin empty, stdout captured, stderr bounded, no environment, an empty
-// source file system and never yaegi's unrestricted mode.
+// Prepare builds a fresh interpreter: stdin empty, stdout captured, stderr
+// bounded, no environment, an empty source file system and never yaegi's
+// unrestricted mode.
+//
+// Symbol maps are loaded per job, for the packages the tool and the
+// harness import (see load), not the whole default tier here as
+// sandbox.md §8.2 step 3 describes: building and installing all of them cost
+// ≈ 10 % of a worker's CPU, and a trivial tool imports five. What a tool may
+// import is unchanged: the default tier plus its approved packages.
 func Prepare() (*Prepared, error) {
-	paths, err := Paths(nil)
-	if err != nil {
-		return nil, err
-	}
-	exports, err := symbols.Exports(paths...)
-	if err != nil {
-		return nil, err
-	}
 	p := &Prepared{out: newCapture(StdoutKeep, nil), stderr: &limited{max: stderrCap}}
-	routeFmt(exports, p.out)
 	p.i = interp.New(interp.Options{
 		GoPath:               "/",
 		Stdin:                bytes.NewReader(nil),
@@ -141,9 +142,6 @@ func Prepare() (*Prepared, error) {
 		Env:                  []string{},
 		SourcecodeFilesystem: noFS{},
 	})
-	if err := p.i.Use(exports); err != nil {
-		return nil, fmt.Errorf("load symbols: %w", err)
-	}
 	return p, nil
 }
 
@@ -208,7 +206,12 @@ func Paths(extra []string) ([]string, error) {
 	return paths, nil
 }
 
-// load adds the job's opt-in maps and its mcpbox package.
+// load installs the symbol maps of the packages the tool and the harness
+// import and of the packages those import (symbols.Deps: the interpreter
+// needs the maps of the types an API mentions), all limited to the default
+// tier and the job's approved packages, and the job's mcpbox package. An
+// import outside both gets no map, so the interpreter refuses it ("unable to
+// find source"); the analyzer refused it before the job was sent.
 func (p *Prepared) load(job Job) error {
 	var extra []string
 	for _, path := range job.ExtraPackages {
@@ -216,24 +219,35 @@ func (p *Prepared) load(job Job) error {
 			extra = append(extra, path)
 		}
 	}
-	if _, err := Paths(extra); err != nil {
+	allowed, err := Paths(extra)
+	if err != nil {
 		return err
 	}
-	withLog := slices.Contains(extra, logPath)
-	extra = slices.DeleteFunc(extra, func(p string) bool { return p == logPath })
-	if withLog {
-		if err := p.i.Use(logExports(p.out)); err != nil {
-			return fmt.Errorf("load log: %w", err)
+	var paths []string
+	// The harness's signatures mention context.Context.
+	for _, path := range append(toolImports(job.Code), "context") {
+		if path == logPath && slices.Contains(extra, logPath) {
+			if err := p.i.Use(logExports(p.out)); err != nil {
+				return fmt.Errorf("load log: %w", err)
+			}
+			continue
+		}
+		if !slices.Contains(allowed, path) {
+			continue
+		}
+		for _, p := range append(symbols.Deps(path), path) {
+			if slices.Contains(allowed, p) && !slices.Contains(paths, p) {
+				paths = append(paths, p)
+			}
 		}
 	}
-	if len(extra) > 0 {
-		exports, err := symbols.Exports(extra...)
-		if err != nil {
-			return err
-		}
-		if err := p.i.Use(exports); err != nil {
-			return fmt.Errorf("load opt-in symbols: %w", err)
-		}
+	exports, err := symbols.Exports(paths...)
+	if err != nil {
+		return err
+	}
+	routeFmt(exports, p.out)
+	if err := p.i.Use(exports); err != nil {
+		return fmt.Errorf("load symbols: %w", err)
 	}
 	host := hostpkg.Exports(hostpkg.Config{
 		HTTP: job.HTTP, Stdout: p.out, Secrets: job.Secrets,
@@ -243,6 +257,22 @@ func (p *Prepared) load(job Job) error {
 		return fmt.Errorf("load mcpbox: %w", err)
 	}
 	return nil
+}
+
+// toolImports returns the import paths of a tool's source; a source that does
+// not parse has none (the interpreter reports the syntax error).
+func toolImports(code string) []string {
+	f, err := parser.ParseFile(token.NewFileSet(), toolFile, code, parser.ImportsOnly)
+	if err != nil {
+		return nil
+	}
+	paths := make([]string, 0, len(f.Imports))
+	for _, imp := range f.Imports {
+		if path, err := strconv.Unquote(imp.Path.Value); err == nil {
+			paths = append(paths, path)
+		}
+	}
+	return paths
 }
 
 // routeFmt points fmt's Print*, Printf and Println at the captured stdout and
@@ -283,6 +313,9 @@ func (p *Prepared) run(ctx context.Context, job Job) Result {
 	if err := p.load(job); err != nil {
 		return fail(proto.ErrTypeCompileError, "%v", err)
 	}
+	if err := p.i.Use(harnessExports(ctx, args)); err != nil {
+		return fail(proto.ErrTypeCompileError, "load harness: %v", err)
+	}
 	i, stderr := p.i, p.stderr
 
 	// Compile the tool and run its package initialisers.
@@ -300,16 +333,11 @@ func (p *Prepared) run(ctx context.Context, job Job) Result {
 	if job.Mode == ModeCompile {
 		return Result{OK: true}
 	}
-
-	var deadline int64
-	if dl, ok := ctx.Deadline(); ok {
-		deadline = dl.UnixNano()
-	}
-	v, err := i.EvalWithContext(ctx, "main.mcpboxRun("+strconv.Quote(string(args))+", "+strconv.FormatInt(deadline, 10)+")")
+	v, err := i.EvalWithContext(ctx, "main.mcpboxRun()")
 	if err != nil {
 		return evalError(ctx, job.Code, err, stderr.String(), false)
 	}
-	return outcome(job.Code, v, stderr.String())
+	return outcome(v)
 }
 
 func cmpOr(a, b string) string {
@@ -389,7 +417,7 @@ func panicResult(code, value string, line, col int) Result {
 }
 
 // outcome maps the harness's report ([]any{kind, ...}) to a Result.
-func outcome(code string, v reflect.Value, stderr string) Result {
+func outcome(v reflect.Value) Result {
 	report, ok := reflectInterface(v).([]any)
 	if !ok || len(report) < 2 {
 		return fail(proto.ErrTypeCompileError, "internal: the harness returned %v", v)
@@ -399,9 +427,6 @@ func outcome(code string, v reflect.Value, stderr string) Result {
 	switch kind {
 	case "args":
 		return fail(proto.ErrTypeInvalidArguments, "%s", argumentsMessage(text))
-	case "panic":
-		line, col := panicPosition(stderr)
-		return panicResult(code, text, line, col)
 	case "error":
 		e := &Error{Type: proto.ErrTypeToolError, Message: text}
 		if len(report) > 2 {

@@ -12,6 +12,7 @@ type entry struct {
 	path string
 	key  string
 	load func() map[string]reflect.Value
+	deps []string // generated paths with interface wrappers path imports, directly or not
 }
 
 // Exports returns fresh symbol maps for the given import paths, keyed as
@@ -45,4 +46,15 @@ func Paths() []string {
 // the interpreter can read the package variable but never assign to it.
 func frozen[T any](v T) reflect.Value {
 	return reflect.ValueOf([1]T{v}).Index(0)
+}
+
+// Deps returns the generated paths with interface wrappers (_Xxx keys) that
+// path imports, directly or not (nil for an unknown path): the maps the
+// interpreter needs besides path's own to pass values to its functions.
+func Deps(path string) []string {
+	all := table()
+	if i := slices.IndexFunc(all, func(e entry) bool { return e.path == path }); i >= 0 {
+		return slices.Clone(all[i].deps)
+	}
+	return nil
 }

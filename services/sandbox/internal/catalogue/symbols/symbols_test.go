@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"reflect"
 	"slices"
 	"sort"
@@ -237,6 +238,46 @@ func TestGeneratedMatchesCatalogue(t *testing.T) {
 		if strings.Contains(name, "Pointer") {
 			t.Errorf("sync/atomic exposes %s", name) // SB-39
 		}
+	}
+}
+
+// The committed deps are the generated paths with interface wrappers that
+// each package imports, directly or not, as go list -deps reports them for
+// this toolchain: a stale table would leave a job without a map its imports
+// need.
+func TestDepsMatchGoList(t *testing.T) {
+	t.Parallel()
+	paths := symbols.Paths()
+	withWrappers := map[string]bool{}
+	for _, p := range paths {
+		ex, err := symbols.Exports(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ex {
+			for name := range m {
+				withWrappers[p] = withWrappers[p] || strings.HasPrefix(name, "_")
+			}
+		}
+	}
+	out, err := exec.CommandContext(t.Context(), "go", append([]string{"list", "-f", "{{.ImportPath}} {{join .Deps \" \"}}"}, paths...)...).Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		var want []string
+		for _, dep := range fields[1:] {
+			if withWrappers[dep] {
+				want = append(want, dep)
+			}
+		}
+		if got := symbols.Deps(fields[0]); !slices.Equal(got, want) {
+			t.Errorf("deps of %s = %v, go list says %v; regenerate (see doc.go)", fields[0], got, want)
+		}
+	}
+	if symbols.Deps("no/such/package") != nil {
+		t.Error("an unknown path has deps")
 	}
 }
 
