@@ -77,11 +77,11 @@ help: ## Show this help
 # Build and run
 
 .PHONY: build run
-build: ## Build bin/{backend,gateway,sandbox,edge,devidp,devstack}, bin/sandbox-e2e and bin/sandbox-testescape, once
+build: ## Build bin/{backend,gateway,sandbox,sandbox-worker,edge,devidp,devstack} and bin/sandbox-e2e, once
 	@mkdir -p $(BIN)
 	$(GOBUILD) -o $(BIN)/ $(addprefix ./services/,$(SERVICES))
 	$(GOBUILD) -tags e2e -o $(BIN)/sandbox-e2e ./services/sandbox
-	$(GOBUILD) -tags testescape -o $(BIN)/sandbox-testescape ./services/sandbox
+	$(GOBUILD) -o $(BIN)/sandbox-worker ./services/sandbox/cmd/sandbox-worker
 	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/devidp ./devidp
 	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/devstack ./devstack
 
@@ -102,7 +102,7 @@ test: ## Every check and test (tools/testrun, operations.md §1.4); .ci/run call
 
 UNIT_FLAGS := -race -shuffle=on -count=1 -p 2 -bench . -benchtime=1x
 unit: build ## Unit and integration tests with -race, benchmarks once (a stage of make test); uses MCPBOX_TEST_DATABASE_URL or 127.0.0.1:5432
-	$(call each-mod,$(MODS),MCPBOX_SANDBOX_TEST_WORKER=$(BIN)/sandbox MCPBOX_BIN_DIR=$(BIN) go test $(UNIT_FLAGS) ./...)
+	$(call each-mod,$(MODS),MCPBOX_SANDBOX_TEST_WORKER=$(BIN)/sandbox-worker MCPBOX_BIN_DIR=$(BIN) go test $(UNIT_FLAGS) ./...)
 	cd tools && GOWORK=off go test -count=1 -p 2 $$(GOWORK=off go list -e ./... | grep -v '/tools/e2e')
 
 e2e: build ## Cross-service, SDK, conformance and browser checks against bin/ (tools/e2e, browser-tagged tests)

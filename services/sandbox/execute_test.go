@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/canon"
+	"github.com/mcpbox/mcpbox/proto/lifecycle"
 	"github.com/mcpbox/mcpbox/proto/lifecycle/lifecycletest"
 )
 
@@ -21,9 +24,24 @@ const greet = "package tool\n\nimport (\n\t\"context\"\n\t\"fmt\"\n)\n\ntype Inp
 	"\tfmt.Println(\"greeting\", in.Name)\n\treturn Output{Greeting: \"hello \" + in.Name}, nil\n}\n"
 
 // The whole engine through the public API: a pinned tool runs in a real,
-// locked-down worker process and its result comes back structured.
+// locked-down worker process and its result comes back structured, both in
+// the dedicated worker executable and in the sandbox binary re-executed as
+// its own worker (no sandbox-worker installed next to it).
 func TestExecuteRunsAToolInAWorker(t *testing.T) {
 	t.Parallel()
+	self := os.Args[0] // TestMain makes this binary a worker
+	if bin := os.Getenv("MCPBOX_BIN_DIR"); bin != "" {
+		self = filepath.Join(bin, "sandbox")
+	}
+	for name, exe := range map[string]string{"worker executable": testWorker(), "sandbox binary": self} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			executeGreet(t, command(exe))
+		})
+	}
+}
+
+func executeGreet(t *testing.T, run lifecycle.RunFunc) {
 	svc := lifecycletest.Start(t, run, nil, map[string]string{
 		"MCPBOX_SANDBOX_TOKEN": token, "MCPBOX_SANDBOX_LISTEN": "127.0.0.1:0", "MCPBOX_SANDBOX_WARM_WORKERS": "2",
 	})

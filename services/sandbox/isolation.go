@@ -50,7 +50,7 @@ func checkIsolation(ctx context.Context, log *slog.Logger, reg prometheus.Regist
 	case err == nil:
 		layers.WithLabelValues("seccomp").Set(1)
 		layers.WithLabelValues("rlimits").Set(1)
-		log.Info("isolation self-test passed")
+		log.Info("isolation self-test passed", obs.KeyPath, workerExe)
 		return proto.IsolationFull, nil
 	case cfg.InsecureDev: // config.Load allows it only in dev mode on loopback
 		log.Warn("isolation self-test failed; running DEGRADED because MCPBOX_SANDBOX_INSECURE_DEV=true", obs.KeyError, err.Error())

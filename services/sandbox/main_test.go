@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/lockdown"
@@ -31,4 +32,28 @@ func TestMain(m *testing.M) {
 		os.Exit(worker.ProcessMain(os.Args[2:], os.Environ(), os.Stderr))
 	}
 	os.Exit(m.Run())
+}
+
+// The dedicated worker executable is used when it sits, executable, next to
+// the sandbox binary; otherwise the sandbox re-executes itself.
+func TestWorkerExecutableNextToTheBinary(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	exe := filepath.Join(dir, "sandbox")
+	if got := workerNextTo(exe); got != selfExe {
+		t.Fatalf("without sandbox-worker: %q, want %q", got, selfExe)
+	}
+	worker := filepath.Join(dir, workerBinary)
+	if err := os.WriteFile(worker, []byte("#!/bin/false\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := workerNextTo(exe); got != selfExe {
+		t.Fatalf("with a non-executable sandbox-worker: %q, want %q", got, selfExe)
+	}
+	if err := os.Chmod(worker, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if got := workerNextTo(exe); got != worker {
+		t.Fatalf("with sandbox-worker: %q, want %q", got, worker)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/proto/servicetoken"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/analyze"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/catalogue"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/config"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/egress"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/lockdown"
@@ -28,8 +29,8 @@ import (
 const service = "sandbox"
 
 // command is the sandbox's command line: serve (default), config-doc,
-// healthcheck, and the internal __selftest. workerExe is the executable
-// re-run as a worker: /proc/self/exe in production; tests pass a non-race
+// healthcheck, and the internal __worker and __selftest. workerExe is the
+// worker executable (workerExecutable in production); tests pass a non-race
 // build (MCPBOX_SANDBOX_TEST_WORKER) or themselves.
 func command(workerExe string) lifecycle.RunFunc {
 	return lifecycle.Service{
@@ -68,7 +69,7 @@ func serve(ctx context.Context, workerExe string, environ []string, stdout io.Wr
 	})
 	defer mcp.Close()
 	workers, err := pool.New(pool.Config{
-		WorkerExe: workerExe, WorkerProcs: cfg.WorkerProcs, Warm: cfg.WarmWorkers, MaxConcurrent: cfg.MaxConcurrent,
+		WorkerExe: workerExe, CatalogueVersion: catalogue.Version(), WorkerProcs: cfg.WorkerProcs, Warm: cfg.WarmWorkers, MaxConcurrent: cfg.MaxConcurrent,
 		SpawnConcurrency: cfg.SpawnConc, MemoryBudgetMB: cfg.MemoryBudgetMB, MaxMemoryMB: cfg.MaxMemoryMB,
 		QueueMax: cfg.QueueMax, QueueWait: time.Duration(cfg.QueueWaitMS) * time.Millisecond, MaxIdle: cfg.WorkerMaxIdle,
 	}, reg, log)

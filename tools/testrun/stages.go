@@ -228,7 +228,7 @@ func (s *state) unit(ctx context.Context, log io.Writer) pipeline.Result {
 	}
 	s.unitRan = true
 	bin := filepath.Join(s.cfg.root, "bin")
-	env := setEnv(setEnv(s.env, "MCPBOX_SANDBOX_TEST_WORKER", filepath.Join(bin, "sandbox")), "MCPBOX_BIN_DIR", bin)
+	env := setEnv(setEnv(s.env, "MCPBOX_SANDBOX_TEST_WORKER", filepath.Join(bin, "sandbox-worker")), "MCPBOX_BIN_DIR", bin)
 	tally := gotest.NewTally(log, s.cfg.ci, s.allow)
 	var errs []error
 	mods, err := s.lines(ctx, s.cfg.root, env, "go", "list", "-m", "-f", "{{.Dir}}")

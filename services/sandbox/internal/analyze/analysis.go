@@ -7,7 +7,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,8 +23,11 @@ const toolFile = "tool.go"
 // maxDescription is the longest tool description, in characters (§5.2).
 const maxDescription = 1024
 
-// versionSuffix matches a major-version path element ("v2").
-var versionSuffix = regexp.MustCompile(`^v[0-9]+$`)
+// isVersionSuffix reports whether a path element is a major version ("v2").
+func isVersionSuffix(elem string) bool {
+	digits := strings.TrimPrefix(elem, "v")
+	return len(digits) > 0 && len(digits) < len(elem) && strings.Trim(digits, "0123456789") == ""
+}
 
 // analysis is the cached, request-independent result for one code: it never
 // depends on extra_packages, which only change Import.Allowed.
@@ -215,7 +217,7 @@ func checkImports(t *file, code string) []importInfo {
 func defaultName(path string) string {
 	elems := strings.Split(path, "/")
 	last := elems[len(elems)-1]
-	if len(elems) > 1 && versionSuffix.MatchString(last) {
+	if len(elems) > 1 && isVersionSuffix(last) {
 		return elems[len(elems)-2]
 	}
 	return last

@@ -18,6 +18,10 @@ type Config struct {
 	// WorkerExe is the worker executable, started as
 	// `<WorkerExe> __worker <MaxMemoryMB>` (production: /proc/self/exe).
 	WorkerExe string
+	// CatalogueVersion, when set, is the package catalogue version a
+	// worker's ready frame must report: a worker executable from another
+	// build is refused (a spawn failure) rather than given jobs.
+	CatalogueVersion string
 	// WorkerProcs is GOMAXPROCS inside a worker.
 	WorkerProcs int
 	// Warm is the number of idle locked-down workers kept ready.

@@ -152,6 +152,20 @@ func TestMimeUsesTheBuiltInTable(t *testing.T) {
 	}
 }
 
+// A worker executable from another build (its ready frame reports another
+// package catalogue) never gets a job: the spawn fails, naming the fix.
+func TestWorkerFromAnotherBuildRefused(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.Warm = 0
+	cfg.CatalogueVersion = "0000000000000000"
+	p := newPool(t, cfg)
+	_, err := p.Execute(context.Background(), job(tool("", "\treturn \"ok\", nil\n"), 5*time.Second))
+	if err == nil || !strings.Contains(err.Error(), "install the worker executable built with this sandbox") {
+		t.Fatalf("Execute: %v", err)
+	}
+}
+
 // SB-1 (pool layer): for {} → Timeout within timeout + 1 s, worker killed.
 func TestSB1_EndlessLoopTimesOut(t *testing.T) {
 	t.Parallel()

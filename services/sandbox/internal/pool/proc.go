@@ -131,6 +131,10 @@ func (p *Pool) startProc(ctx context.Context) (*proc, error) {
 	go pr.reap()
 
 	ready, err := pr.awaitReady(ctx)
+	if err == nil && p.cfg.CatalogueVersion != "" && ready.CatalogueVersion != p.cfg.CatalogueVersion {
+		err = fmt.Errorf("%s has package catalogue %s, the sandbox %s: install the worker executable built with this sandbox",
+			p.cfg.WorkerExe, ready.CatalogueVersion, p.cfg.CatalogueVersion)
+	}
 	if err != nil {
 		pr.kill()
 		<-pr.exited

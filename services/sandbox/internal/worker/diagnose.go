@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/mcpbox/mcpbox/proto"
 )
@@ -20,24 +21,33 @@ const (
 	harnessFile = "mcpbox_harness.go"
 )
 
+// The patterns are compiled on first use: every worker process pays the
+// package initialisation, and most jobs never need them.
+//
+//nolint:gochecknoglobals // read-only patterns, compiled on first use
 var (
 	// posRE matches an interpreter position prefix: "tool.go:12:5: msg",
 	// "tool.go:12: msg" or "12:5: msg".
-	posRE = regexp.MustCompile(`^(?:([\w.]+\.go):)?(\d+)(?::(\d+))?: (.*)$`)
+	posRE = lazyRegexp(`^(?:([\w.]+\.go):)?(\d+)(?::(\d+))?: (.*)$`)
 	// panicLineRE matches the position lines yaegi writes to stderr while a
 	// panic unwinds interpreted frames.
-	panicLineRE = regexp.MustCompile(`(?m)^([\w.]+\.go):(\d+)(?::(\d+))?: panic: (\S+)\(\.\.\.\)$`)
+	panicLineRE = lazyRegexp(`(?m)^([\w.]+\.go):(\d+)(?::(\d+))?: panic: (\S+)\(\.\.\.\)$`)
 	// jsonTypeRE matches encoding/json's type errors.
-	jsonTypeRE = regexp.MustCompile(`^json: cannot unmarshal (.+?) into Go (?:struct field (\S*)|value) of type (\S+)`)
+	jsonTypeRE = lazyRegexp(`^json: cannot unmarshal (.+?) into Go (?:struct field (\S*)|value) of type (\S+)`)
 	// jsonUnknownRE matches encoding/json's unknown-field errors.
-	jsonUnknownRE = regexp.MustCompile(`^json: unknown field "(.*)"`)
+	jsonUnknownRE = lazyRegexp(`^json: unknown field "(.*)"`)
 )
+
+// lazyRegexp compiles pattern on first use.
+func lazyRegexp(pattern string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pattern) })
+}
 
 // position splits an interpreter message into a tool-file position and the
 // message; a position in another file (the harness) is dropped.
 func position(msg string) (line, col int, text string) {
 	first, rest, _ := strings.Cut(msg, "\n")
-	m := posRE.FindStringSubmatch(first)
+	m := posRE().FindStringSubmatch(first)
 	if m == nil {
 		return 0, 0, msg
 	}
@@ -58,7 +68,7 @@ func position(msg string) (line, col int, text string) {
 // first, so it is the first tool-file line after the last line that belongs
 // to an earlier, recovered panic (one ending in tool.Main or the harness).
 func panicPosition(stderr string) (line, col int) {
-	ms := panicLineRE.FindAllStringSubmatch(stderr, -1)
+	ms := panicLineRE().FindAllStringSubmatch(stderr, -1)
 	start := 0
 	for i := len(ms) - 2; i >= 0; i-- {
 		if ms[i][1] == harnessFile || ms[i][4] == "tool.Main" {
@@ -124,10 +134,10 @@ func SourceContext(code string, line int) string {
 // argumentsMessage turns a strict-decoding error into the InvalidArguments
 // wording: "arguments.days: expected integer, got string".
 func argumentsMessage(msg string) string {
-	if m := jsonUnknownRE.FindStringSubmatch(msg); m != nil {
+	if m := jsonUnknownRE().FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("arguments: unknown field %q; send only the fields of the input schema", m[1])
 	}
-	if m := jsonTypeRE.FindStringSubmatch(msg); m != nil {
+	if m := jsonTypeRE().FindStringSubmatch(msg); m != nil {
 		field := m[2]
 		if i := strings.IndexByte(field, '.'); i >= 0 {
 			field = field[i:] // drop the struct name ("Input.days" → ".days")
