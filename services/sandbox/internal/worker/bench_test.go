@@ -64,7 +64,7 @@ func BenchmarkRunTrivialTool(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.StartTimer()
-			if err := p.load(job); err != nil {
+			if err := p.load(job, []string{"context"}); err != nil {
 				b.Fatal(err)
 			}
 			if err := p.i.Use(harnessExports(ctx, job.Arguments)); err != nil {

@@ -168,18 +168,13 @@ func jsonKind(goType string) string {
 	return goType
 }
 
-// readOnlyViolation reports the first statement of code that assigns to,
-// increments or takes the address of a host package variable (io.EOF = nil,
-// *base64.StdEncoding = …, &time.Local). The symbol maps already hold frozen
-// copies, so this is not what protects host state: it turns the attempt into
-// the compile error tool authors expect (SB-37). Code that does not parse is
-// left to the interpreter, which reports the syntax error.
-func readOnlyViolation(code string) *Error {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, toolFile, code, 0)
-	if err != nil {
-		return nil
-	}
+// readOnlyViolation reports the first statement of the parsed tool f that
+// assigns to, increments or takes the address of a host package variable
+// (io.EOF = nil, *base64.StdEncoding = …, &time.Local). The symbol maps
+// already hold frozen copies, so this is not what protects host state: it
+// turns the attempt into the compile error tool authors expect (SB-37). f
+// must be parsed with object resolution (hostVar relies on it).
+func readOnlyViolation(fset *token.FileSet, f *ast.File) *Error {
 	imports := map[string]bool{}
 	for _, spec := range f.Imports {
 		p, err := strconv.Unquote(spec.Path.Value)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"io"
@@ -206,13 +207,13 @@ func Paths(extra []string) ([]string, error) {
 	return paths, nil
 }
 
-// load installs the symbol maps of the packages the tool and the harness
-// import and of the packages those import (symbols.Deps: the interpreter
+// load installs the symbol maps of the packages the tool (imports) and the
+// harness import and of the packages those import (symbols.Deps: the interpreter
 // needs the maps of the types an API mentions), all limited to the default
 // tier and the job's approved packages, and the job's mcpbox package. An
 // import outside both gets no map, so the interpreter refuses it ("unable to
 // find source"); the analyzer refused it before the job was sent.
-func (p *Prepared) load(job Job) error {
+func (p *Prepared) load(job Job, imports []string) error {
 	var extra []string
 	for _, path := range job.ExtraPackages {
 		if catalogue.Lookup(path).Kind != catalogue.KindDefault {
@@ -225,7 +226,7 @@ func (p *Prepared) load(job Job) error {
 	}
 	var paths []string
 	// The harness's signatures mention context.Context.
-	for _, path := range append(toolImports(job.Code), "context") {
+	for _, path := range append(imports, "context") {
 		if path == logPath && slices.Contains(extra, logPath) {
 			if err := p.i.Use(logExports(p.out)); err != nil {
 				return fmt.Errorf("load log: %w", err)
@@ -259,11 +260,9 @@ func (p *Prepared) load(job Job) error {
 	return nil
 }
 
-// toolImports returns the import paths of a tool's source; a source that does
-// not parse has none (the interpreter reports the syntax error).
-func toolImports(code string) []string {
-	f, err := parser.ParseFile(token.NewFileSet(), toolFile, code, parser.ImportsOnly)
-	if err != nil {
+// importPaths returns the import paths of a parsed tool (none for nil).
+func importPaths(f *ast.File) []string {
+	if f == nil {
 		return nil
 	}
 	paths := make([]string, 0, len(f.Imports))
@@ -306,11 +305,17 @@ func (p *Prepared) run(ctx context.Context, job Job) Result {
 	if errRes != nil {
 		return *errRes
 	}
-	if v := readOnlyViolation(job.Code); v != nil {
-		v.Context = SourceContext(job.Code, v.Line)
-		return Result{Error: v}
+	// One parse serves the read-only check and the import list; code that
+	// does not parse is left to the interpreter, which reports the error.
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, toolFile, job.Code, 0)
+	if err == nil {
+		if v := readOnlyViolation(fset, f); v != nil {
+			v.Context = SourceContext(job.Code, v.Line)
+			return Result{Error: v}
+		}
 	}
-	if err := p.load(job); err != nil {
+	if err := p.load(job, importPaths(f)); err != nil {
 		return fail(proto.ErrTypeCompileError, "%v", err)
 	}
 	if err := p.i.Use(harnessExports(ctx, args)); err != nil {
