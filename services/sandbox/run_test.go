@@ -56,7 +56,7 @@ func TestRunServesHealthMetricsAndGuardedStubs(t *testing.T) {
 }
 
 // waitReady polls /readyz until the pool is warm (10 s deadline).
-func waitReady(t *testing.T, base string) {
+func waitReady(t testing.TB, base string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
