@@ -17,14 +17,16 @@
 // their own process group, which is what the parent kills. A worker gets
 // exactly one job frame and is never reused; an idle worker is replaced
 // after MaxIdle, and one that dies idle is counted as a crash of class
-// other.
+// other. A take that leaves idle workers refills when its execution ends,
+// so the spawn does not compete with the execution for the CPU; a take of
+// the last idle worker refills at once.
 //
 // Memory: RLIMIT_AS is set by the worker relative to its VmSize, with a
 // floor of worker.MinAddressHeadroomMB (256 MiB) because the Go runtime
-// reserves 64 MiB heap arenas, twice that to align one; below that floor memory_mb is enforced by
-// the Go memory limit and by the parent's watchdog, which samples VmRSS of
-// a busy worker every 50 ms and kills it above its baseline + memory_mb
-// (§8.5, classified MemoryLimitExceeded).
+// reserves 64 MiB heap arenas, twice that to align one; below that floor
+// memory_mb is enforced by the Go memory limit and by the parent's
+// watchdog, which samples VmRSS of a busy worker every 50 ms and kills it
+// above its baseline + memory_mb (§8.5, classified MemoryLimitExceeded).
 //
 // Metrics are those of §15.1 for the pool; executions_total and
 // execution_duration_seconds are registered here but recorded by the API

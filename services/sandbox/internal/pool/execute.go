@@ -69,8 +69,14 @@ func (p *Pool) Execute(ctx context.Context, job Job) (Outcome, error) {
 	}
 	defer p.admit.release(job.MemoryMB)
 
-	pr := p.take()
-	p.poke()
+	pr, idleLeft := p.take()
+	if idleLeft > 0 {
+		// Refill after this execution: a spawn now would compete with it
+		// for the CPU while warm workers are still there for the next one.
+		defer p.poke()
+	} else {
+		p.poke()
+	}
 	if pr == nil {
 		p.m.coldStarts.Inc()
 		p.mu.Lock()

@@ -328,18 +328,19 @@ func (p *Pool) discard(pr *proc) {
 	pr.closePipes()
 }
 
-// take returns the oldest live idle worker, or nil.
-func (p *Pool) take() *proc {
+// take returns the oldest live idle worker, or nil, and the number of idle
+// workers left.
+func (p *Pool) take() (*proc, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.idle) > 0 {
 		pr := p.idle[0]
 		p.idle = p.idle[1:]
 		if pr.alive() {
-			return pr
+			return pr, len(p.idle)
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 // updateGauges sets the worker gauges; p.mu is held.
