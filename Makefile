@@ -81,7 +81,7 @@ build: ## Build bin/{backend,gateway,sandbox,sandbox-worker,edge,devidp,devstack
 	@mkdir -p $(BIN)
 	$(GOBUILD) -o $(BIN)/ $(addprefix ./services/,$(SERVICES))
 	$(GOBUILD) -tags e2e -o $(BIN)/sandbox-e2e ./services/sandbox
-	$(GOBUILD) -o $(BIN)/sandbox-worker ./services/sandbox/cmd/sandbox-worker
+	GOEXPERIMENT=norandomizedheapbase64 $(GOBUILD) -o $(BIN)/sandbox-worker ./services/sandbox/cmd/sandbox-worker
 	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/devidp ./devidp
 	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/devstack ./devstack
 

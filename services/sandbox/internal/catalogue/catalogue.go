@@ -77,7 +77,14 @@ func Packages() []Package {
 }
 
 // GoVersion is the Go version of the build; the symbol tables follow it.
-func GoVersion() string { return runtime.Version() }
+// Experiments ("-X:norandomizedheapbase64", which sandbox-worker is built
+// with) are left out: the parent and its worker must agree, and an
+// experiment that changed a package's API would break the generated
+// symbol maps at compile time instead.
+func GoVersion() string {
+	v, _, _ := strings.Cut(runtime.Version(), "-X:")
+	return v
+}
 
 // Version is the catalogue_version: a digest of the catalogue table (symbol
 // filters included) and the Go version of the build. It changes whenever a

@@ -22,8 +22,9 @@
 // the last idle worker refills at once.
 //
 // Memory: RLIMIT_AS is set by the worker relative to its VmSize, with a
-// floor of worker.MinAddressHeadroomMB (256 MiB) because the Go runtime
-// reserves 64 MiB heap arenas, twice that to align one; below that floor
+// floor of worker.MinAddressHeadroomMB (128 MiB) because the Go runtime
+// reserves 64 MiB heap arenas (and see that constant for the heap base the
+// worker binary is built with); below that floor
 // memory_mb is enforced by the Go memory limit and by the parent's
 // watchdog, which samples VmRSS of a busy worker every 50 ms and kills it
 // above its baseline + memory_mb (§8.5, classified MemoryLimitExceeded).

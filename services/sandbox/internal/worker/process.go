@@ -26,13 +26,22 @@ const ProcessArg = "__worker"
 
 // MinAddressHeadroomMB is the smallest RLIMIT_AS headroom (above the
 // measured VmSize) a worker ever sets. The Go runtime reserves heap arenas
-// of 64 MiB, and when its hint address is taken it over-reserves twice that
-// to align one, so a headroom of 128 MiB made a trivial job fail now and
-// then with a fatal "out of memory" with 4 MiB of heap in use (seen under
-// BenchmarkExecuteParallel, about one execution in 500). A job's memory_mb
-// below this floor still sets the Go memory limit to 80 % of memory_mb, and
-// the parent's RSS watchdog enforces memory_mb itself (sandbox.md §8.5).
-const MinAddressHeadroomMB = 256
+// of 64 MiB, so a headroom below 128 MiB can make an ordinary allocation
+// fail with a fatal "out of memory" before the tool uses anything near its
+// memory_mb. A job's memory_mb below this floor still sets the Go memory
+// limit to 80 % of memory_mb, and the parent's RSS watchdog enforces
+// memory_mb itself (sandbox.md §8.5).
+//
+// The runtime's randomized heap base (Go 1.26+) sometimes cannot extend the
+// heap at its hint address and then reserves twice an arena to align one:
+// under this floor about one trivial job in 450 died "out of memory" with
+// 4 MiB of heap in use, and a larger floor lets RSS pass memory_mb + 20 %
+// before the limit bites (SB-12). So sandbox-worker is built with
+// GOEXPERIMENT=norandomizedheapbase64 (Makefile, Dockerfile; checked by
+// TestWorkerBinaryHasFixedHeapBase): the worker runs only interpreted code,
+// which has no unsafe, reflect or cgo, so heap address randomization buys it
+// nothing, and one failure in 6,000 became none in 6,000.
+const MinAddressHeadroomMB = 128
 
 // Exit codes of ProcessMain. Any exit without a result frame is classified
 // by the parent (§10 row 14); the codes only help reading logs.
