@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/mcpbox/mcpbox/proto/buildinfo"
 )
@@ -14,15 +15,25 @@ type ctxKey struct{ name string }
 
 var requestIDKey = &ctxKey{"request_id"} //nolint:gochecknoglobals // private context key, never mutated
 
+// requestIDHolder is the request id a context carries. It is replaceable
+// because a handler may adopt the id sent in its request body
+// (AdoptRequestID) after the middleware assigned one, and every log line of
+// the request, the access log line included, must then carry the new id.
+type requestIDHolder struct{ id atomic.Pointer[string] }
+
 // WithRequestID returns ctx carrying the request id id.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
+	h := &requestIDHolder{}
+	h.id.Store(&id)
+	return context.WithValue(ctx, requestIDKey, h)
 }
 
 // RequestID returns the request id carried by ctx, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey).(string)
-	return id
+	if h, _ := ctx.Value(requestIDKey).(*requestIDHolder); h != nil {
+		return *h.id.Load()
+	}
+	return ""
 }
 
 // ParseLevel maps MCPBOX_LOG_LEVEL values to slog levels.

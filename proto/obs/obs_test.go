@@ -115,6 +115,36 @@ func TestSetOutgoingCopiesTheContextID(t *testing.T) {
 	}
 }
 
+// A handler adopts the request id of its body: the response header, its
+// own log lines and the access log line all carry it; an invalid id or a
+// context without one changes nothing.
+func TestAdoptRequestID(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := obs.NewLogger(&buf, "sandbox", slog.LevelInfo, "json")
+	adopted := map[string]bool{}
+	h := obs.RequestIDMiddleware(obs.KeepValid, obs.AccessLog(log, "main", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		adopted["bad"] = obs.AdoptRequestID(r.Context(), w, "has space")
+		adopted["good"] = obs.AdoptRequestID(r.Context(), w, "body-id-1")
+		log.InfoContext(r.Context(), "handled")
+	})))
+	r := httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/v1/execute", nil)
+	r.Header.Set(proto.HeaderRequestID, "header-id")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	if adopted["bad"] || !adopted["good"] || w.Header().Get(proto.HeaderRequestID) != "body-id-1" {
+		t.Errorf("adopted %v, response header %q", adopted, w.Header().Get(proto.HeaderRequestID))
+	}
+	for _, line := range decodeLines(t, &buf) {
+		if line["request_id"] != "body-id-1" {
+			t.Errorf("log line %v does not carry the adopted id", line)
+		}
+	}
+	if obs.AdoptRequestID(context.Background(), httptest.NewRecorder(), "x") {
+		t.Error("adopted an id without RequestIDMiddleware")
+	}
+}
+
 func TestAccessLogRecoversPanics(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer

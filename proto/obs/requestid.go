@@ -1,6 +1,7 @@
 package obs
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/google/uuid"
@@ -35,6 +36,21 @@ func RequestIDMiddleware(policy RequestIDPolicy, next http.Handler) http.Handler
 		w.Header().Set(proto.HeaderRequestID, id)
 		next.ServeHTTP(w, r.WithContext(WithRequestID(r.Context(), id)))
 	})
+}
+
+// AdoptRequestID makes id the request id of the request whose context is
+// ctx: its later log lines, its access log line and the X-Request-Id header
+// of w. It does nothing and reports false when ctx has no request id (the
+// request did not pass RequestIDMiddleware) or id breaks the request-id
+// rule. The sandbox adopts a request_id sent in the body (sandbox.md §4.1).
+func AdoptRequestID(ctx context.Context, w http.ResponseWriter, id string) bool {
+	h, _ := ctx.Value(requestIDKey).(*requestIDHolder)
+	if h == nil || !proto.ValidRequestID(id) {
+		return false
+	}
+	h.id.Store(&id)
+	w.Header().Set(proto.HeaderRequestID, id)
+	return true
 }
 
 // SetOutgoing copies the request id of r's context onto an outgoing request.

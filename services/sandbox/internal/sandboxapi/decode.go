@@ -10,6 +10,7 @@ import (
 
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/httpserve"
+	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/proto/strictjson"
 )
 
@@ -56,6 +57,20 @@ func readBody(r *http.Request, limit int64) ([]byte, *apiError) {
 		return nil, invalid("", "could not read the request body")
 	}
 	return body, nil
+}
+
+// adoptRequestID makes a request_id sent in the body the request's id (its
+// logs and the X-Request-Id response header): the body wins over the
+// header (sandbox.md §4.1). One that breaks the format is a 400.
+func adoptRequestID(w http.ResponseWriter, r *http.Request, id string) *apiError {
+	if id == "" {
+		return nil
+	}
+	if !proto.ValidRequestID(id) {
+		return invalid("request_id", "must be 1 to 128 characters from A-Z a-z 0-9 . _ : -")
+	}
+	obs.AdoptRequestID(r.Context(), w, id)
+	return nil
 }
 
 // decodeStrict decodes body into v strictly and requires the given top-level

@@ -207,6 +207,9 @@ func executeHandler(d Deps) http.Handler {
 		if e == nil {
 			req, e = decodeExecute(body, d.MaxMemoryMB)
 		}
+		if e == nil {
+			e = adoptRequestID(w, r, req.RequestID)
+		}
 		if e != nil {
 			if e.Err.Code == proto.CodeHashMismatch {
 				outcome = "hash_mismatch"

@@ -108,6 +108,24 @@ func TestValidRequestPassesEveryCheck(t *testing.T) {
 	}
 }
 
+// A request_id in the body wins over the X-Request-Id header (sandbox.md
+// §4.1); one that breaks the format is a 400 naming the field.
+func TestBodyRequestIDWins(t *testing.T) {
+	t.Parallel()
+	srv := server(t)
+	m := valid(t)
+	m["request_id"] = "body-req-1"
+	status, eb, raw := post(t, srv, marshal(t, m), proto.HeaderRequestID, "header-req-1")
+	if status != http.StatusNotImplemented || eb.Error.RequestID != "body-req-1" {
+		t.Fatalf("body id not adopted: %d %s", status, raw)
+	}
+	m["request_id"] = "has space"
+	status, eb, raw = post(t, srv, marshal(t, m), proto.HeaderRequestID, "header-req-2")
+	if status != http.StatusBadRequest || eb.Error.Field != "request_id" || eb.Error.RequestID != "header-req-2" {
+		t.Fatalf("invalid body id: %d %s", status, raw)
+	}
+}
+
 // SB-59 (API layer): every authentication failure gives the same 401 body (but the
 // request id); the previous token is accepted during a rotation.
 func TestAuthenticationFailuresAreIdentical(t *testing.T) {

@@ -53,6 +53,9 @@ func analyzeHandler(a *analyze.Analyzer, exec Executor) http.Handler {
 			e = decodeStrict(body, &req, 8, "code")
 		}
 		if e == nil {
+			e = adoptRequestID(w, r, req.RequestID)
+		}
+		if e == nil {
 			if err := catalogue.ValidateExtra(req.ExtraPackages); err != nil {
 				var xe *catalogue.ExtraPackageError
 				if errors.As(err, &xe) {
@@ -99,6 +102,9 @@ func fetchHandler(b *egress.Broker) http.Handler {
 		var req proto.FetchRequest
 		if e == nil {
 			e = allowedHostsHint(decodeStrict(body, &req, 8, "method", "url", "allowed_hosts", "purpose"))
+		}
+		if e == nil {
+			e = adoptRequestID(w, r, req.RequestID)
 		}
 		if e != nil {
 			writeError(w, r, e)

@@ -25,6 +25,9 @@ func discoverHandler(c MCPClient) http.Handler {
 		if e == nil {
 			e = allowedHostsHint(decodeStrict(body, &req, 8, "url", "allowed_hosts"))
 		}
+		if e == nil {
+			e = adoptRequestID(w, r, req.RequestID)
+		}
 		if e != nil {
 			writeError(w, r, e)
 			return
@@ -47,6 +50,9 @@ func callHandler(c MCPClient) http.Handler {
 		if e == nil {
 			e = allowedHostsHint(decodeStrict(body, &req, executeDepth,
 				"url", "allowed_hosts", "tool", "arguments", "definition", "manifest", "pinned_hash"))
+		}
+		if e == nil {
+			e = adoptRequestID(w, r, req.RequestID)
 		}
 		if e == nil {
 			e = checkArguments(req.Arguments)
