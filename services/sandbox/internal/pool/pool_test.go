@@ -434,6 +434,13 @@ func spawnCount(t testing.TB, p testPool) uint64 {
 // dial connects to handler on loopback (no test leaves loopback).
 func fixtureSession(t *testing.T, handler http.Handler) *egress.Session {
 	t.Helper()
+	return fixtureBrokerSession(t, fixtureBroker(t, handler), "api.example.com")
+}
+
+// fixtureBroker is a broker whose fake resolver puts every host on a public
+// address and whose test dial connects that address to handler on loopback.
+func fixtureBroker(t *testing.T, handler http.Handler) *egress.Broker {
+	t.Helper()
 	srv := httptest.NewServer(handler)
 	t.Cleanup(srv.Close)
 	public := netip.MustParseAddr("93.184.216.34")
@@ -449,7 +456,13 @@ func fixtureSession(t *testing.T, handler http.Handler) *egress.Session {
 	if err != nil {
 		t.Fatal(err)
 	}
-	allow, err := egress.ParseHosts([]string{"api.example.com"}, "allowed_hosts")
+	return b
+}
+
+// fixtureBrokerSession is a tool session of b allowing hosts.
+func fixtureBrokerSession(t *testing.T, b *egress.Broker, hosts ...string) *egress.Session {
+	t.Helper()
+	allow, err := egress.ParseHosts(append([]string{}, hosts...), "allowed_hosts")
 	if err != nil {
 		t.Fatal(err)
 	}
