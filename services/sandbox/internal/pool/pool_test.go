@@ -152,6 +152,28 @@ func TestMimeUsesTheBuiltInTable(t *testing.T) {
 	}
 }
 
+// §8.5: the parent's RSS watchdog kills a worker whose resident memory
+// passes its baseline + memory_mb when the address-space limit (at least
+// worker.MinAddressHeadroomMB above it) has not stopped it: a tool growing
+// slowly to 100 MiB under memory_mb 32 is killed by SIGKILL from the parent
+// and classified MemoryLimitExceeded.
+func TestRSSWatchdogKillsSlowGrowth(t *testing.T) {
+	t.Parallel()
+	p := newPool(t, testConfig(t))
+	j := job(tool("fmt time", "\tvar keep [][]byte\n\tfor i := 0; i < 100; i++ {\n\t\tb := make([]byte, 1<<20)\n"+
+		"\t\tfor k := 0; k < len(b); k += 4096 {\n\t\t\tb[k] = 1\n\t\t}\n\t\tkeep = append(keep, b)\n"+
+		"\t\ttime.Sleep(5 * time.Millisecond)\n\t}\n\treturn fmt.Sprint(len(keep)), nil\n"), 10*time.Second)
+	j.MemoryMB = 32
+	out := exec(t, p, j)
+	wantError(t, out, proto.ErrTypeMemoryLimitExceeded)
+	if out.Worker.Exit != "signal:SIGKILL" || out.Class != "oom" {
+		t.Fatalf("worker %+v class %q: not the watchdog's kill", out.Worker, out.Class)
+	}
+	if out.Worker.MaxRSSKB > 100<<10 {
+		t.Fatalf("max RSS %d KiB: the tool reached its 100 MiB", out.Worker.MaxRSSKB)
+	}
+}
+
 // A worker executable from another build (its ready frame reports another
 // package catalogue) never gets a job: the spawn fails, naming the fix.
 func TestWorkerFromAnotherBuildRefused(t *testing.T) {
