@@ -93,7 +93,7 @@ run: build ## Run the whole stack on loopback (tools/devstack -root <repo>; oper
 # ---------------------------------------------------------------------------
 # Tests
 
-.PHONY: test unit e2e bench fuzz update-golden
+.PHONY: test unit e2e bench load-sandbox fuzz update-golden
 # Built and exec'd rather than `go run` so that make (and .ci/run's timeout)
 # waits for testrun's summary after a SIGTERM.
 test: ## Every check and test (tools/testrun, operations.md §1.4); .ci/run calls this
@@ -117,6 +117,9 @@ bench: $(BENCHSTAT) ## Benchmarks only, 6 runs each, into .cache/bench/<version>
 	for m in $(MODS); do (cd $$m && go test -run '^$$' -bench . -benchmem -count 6 ./...) | tee -a $$out || fail=1; done; \
 	if [ -f .cache/bench/baseline.txt ]; then $(BENCHSTAT) .cache/bench/baseline.txt $$out; \
 	else echo "no .cache/bench/baseline.txt: copy $$out there to compare later runs"; fi; exit $$fail
+
+load-sandbox: build ## Load test of bin/sandbox (tools/loadgen, sandbox.md §16): 60 s open loop at 300/s after 10 s warm-up, pinned to CPUs 0,1; JSON report in .cache/load/
+	cd tools && GOWORK=off go run ./loadgen sandbox -bin $(BIN)/sandbox $(LOADGEN_FLAGS)
 
 fuzz: ## go test -fuzz for every Fuzz target in the workspace modules, -fuzztime 60s each
 	@fail=0; for f in $$(grep -rl --include='*_test.go' '^func Fuzz' $(MODS)); do d=$$(dirname $$f); \
