@@ -45,6 +45,29 @@ type config struct {
 	cpus        string        // taskset CPU list; "" runs unpinned
 	out         string        // report path ("" = <repo>/.cache/load/<target>-<UTC time>.json)
 	maxInflight int           // requests in flight at most; a send beyond it is dropped
+	env         []string      // extra MCPBOX_SANDBOX_* settings of the target, KEY=VALUE
+}
+
+// envFlag collects repeated -env KEY=VALUE flags.
+type envFlag struct{ vals *[]string }
+
+func (f envFlag) String() string {
+	if f.vals == nil {
+		return ""
+	}
+	return strings.Join(*f.vals, " ")
+}
+
+func (f envFlag) Set(v string) error {
+	key, _, ok := strings.Cut(v, "=")
+	switch {
+	case !ok || !strings.HasPrefix(key, "MCPBOX_SANDBOX_"):
+		return fmt.Errorf("%q: want MCPBOX_SANDBOX_<NAME>=<value>", v)
+	case key == "MCPBOX_SANDBOX_TOKEN" || key == "MCPBOX_SANDBOX_LISTEN":
+		return fmt.Errorf("%q: loadgen sets %s itself", v, key)
+	}
+	*f.vals = append(*f.vals, v)
+	return nil
 }
 
 // usageError is a bad command line (exit status 2); its text names the flag at fault.
@@ -97,6 +120,7 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&cfg.cpus, "cpus", "0,1", `CPUs to pin the target to with taskset -c ("" or no taskset on PATH: unpinned)`)
 	fs.StringVar(&cfg.out, "out", "", "JSON report (default <repo>/.cache/load/<target>-<UTC time>.json; the target's log goes to <out>.log)")
 	fs.IntVar(&cfg.maxInflight, "max-inflight", 2000, "requests in flight at most; a send beyond it is counted as dropped")
+	fs.Var(envFlag{&cfg.env}, "env", "a sandbox setting for the run, MCPBOX_SANDBOX_<NAME>=<value> (repeatable), e.g. MCPBOX_SANDBOX_WARM_WORKERS=8")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 			fs.Usage()

@@ -66,3 +66,21 @@ func TestParseRates(t *testing.T) {
 		})
 	}
 }
+
+// -env passes sandbox settings through, repeatable; anything else, or the
+// token and listener loadgen sets itself, is a usage error naming -env.
+func TestParseArgsEnv(t *testing.T) {
+	t.Parallel()
+	cfg, err := parseArgs([]string{"sandbox", "-env", "MCPBOX_SANDBOX_WARM_WORKERS=8", "-env", "MCPBOX_SANDBOX_SPAWN_CONCURRENCY=4"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"MCPBOX_SANDBOX_WARM_WORKERS=8", "MCPBOX_SANDBOX_SPAWN_CONCURRENCY=4"}, cfg.env); diff != "" {
+		t.Errorf("env (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"PATH=/x", "MCPBOX_SANDBOX_WARM_WORKERS", "MCPBOX_SANDBOX_TOKEN=x", "MCPBOX_SANDBOX_LISTEN=0.0.0.0:1"} {
+		if _, err := parseArgs([]string{"sandbox", "-env", bad}, io.Discard); err == nil || !strings.Contains(err.Error(), "-env") {
+			t.Errorf("-env %q: error %v, want a usage error naming -env", bad, err)
+		}
+	}
+}

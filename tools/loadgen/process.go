@@ -28,11 +28,12 @@ const (
 
 // procSpec says how to start the sandbox.
 type procSpec struct {
-	bin     string // the sandbox binary
-	taskset string // taskset binary, "" to run unpinned
-	cpus    string // taskset -c list when taskset is set
-	path    string // PATH of the child: its only inherited variable
-	logPath string // the child's stdout and stderr go here
+	bin     string   // the sandbox binary
+	taskset string   // taskset binary, "" to run unpinned
+	cpus    string   // taskset -c list when taskset is set
+	path    string   // PATH of the child: its only inherited variable
+	logPath string   // the child's stdout and stderr go here
+	env     []string // extra MCPBOX_SANDBOX_* settings, KEY=VALUE
 }
 
 // sandboxProc is a running bin/sandbox.
@@ -65,7 +66,7 @@ func startSandbox(ctx context.Context, spec procSpec, client *http.Client) (*san
 	watch := newListenWatcher(log)
 	// Not tied to ctx: stop ends the sandbox with SIGTERM, as an operator would, even after an interrupt.
 	cmd := exec.CommandContext(context.WithoutCancel(ctx), name, args...)
-	cmd.Env = []string{"PATH=" + spec.path, "MCPBOX_SANDBOX_TOKEN=" + token, "MCPBOX_SANDBOX_LISTEN=127.0.0.1:0"}
+	cmd.Env = append([]string{"PATH=" + spec.path, "MCPBOX_SANDBOX_TOKEN=" + token, "MCPBOX_SANDBOX_LISTEN=127.0.0.1:0"}, spec.env...)
 	cmd.Stdout, cmd.Stderr = watch, log
 	cmd.WaitDelay = 5 * time.Second // workers holding stdout must not keep Wait waiting
 	if err := cmd.Start(); err != nil {

@@ -42,6 +42,7 @@ type settings struct {
 	DurationS   float64   `json:"duration_s"`
 	MaxInflight int       `json:"max_inflight"`
 	CPUs        string    `json:"cpus"` // as asked; machine.pinned_cpus says what was applied
+	Env         []string  `json:"env"`  // extra sandbox settings (-env)
 }
 
 // newReport starts the report of a run of cfg.
@@ -51,7 +52,7 @@ func newReport(cfg config, m machine, started time.Time) report {
 		Log: logPath(cfg.out), Steps: []step{},
 		Settings: settings{
 			Rates: cfg.rates, WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(),
-			MaxInflight: cfg.maxInflight, CPUs: cfg.cpus,
+			MaxInflight: cfg.maxInflight, CPUs: cfg.cpus, Env: append([]string{}, cfg.env...),
 		},
 	}
 }

@@ -31,7 +31,7 @@ func runSandbox(ctx context.Context, cfg config, root, path string, stdout, stde
 		_, _ = fmt.Fprintf(stderr, "loadgen: report directory for -out %s: %v\n", cfg.out, err)
 		return exitFail
 	}
-	spec := procSpec{bin: cfg.bin, path: path, logPath: logPath(cfg.out)}
+	spec := procSpec{bin: cfg.bin, path: path, logPath: logPath(cfg.out), env: cfg.env}
 	if cfg.cpus != "" {
 		if ts, err := exec.LookPath("taskset"); err == nil {
 			spec.taskset, spec.cpus = ts, cfg.cpus

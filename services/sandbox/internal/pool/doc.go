@@ -17,9 +17,10 @@
 // their own process group, which is what the parent kills. A worker gets
 // exactly one job frame and is never reused; an idle worker is replaced
 // after MaxIdle, and one that dies idle is counted as a crash of class
-// other. A take that leaves idle workers refills when its execution ends,
-// so the spawn does not compete with the execution for the CPU; a take of
-// the last idle worker refills at once.
+// other. Every take starts a refill at once. An execution that finds no
+// idle worker (a cold start) spawns one and takes whichever worker is ready
+// first, its own or a warm one already under way; the other joins the idle
+// set.
 //
 // Memory: RLIMIT_AS is set by the worker relative to its VmSize, with a
 // floor of worker.MinAddressHeadroomMB (128 MiB) because the Go runtime

@@ -69,25 +69,11 @@ func (p *Pool) Execute(ctx context.Context, job Job) (Outcome, error) {
 	}
 	defer p.admit.release(job.MemoryMB)
 
-	pr, idleLeft := p.take()
-	if idleLeft > 0 {
-		// Refill after this execution: a spawn now would compete with it
-		// for the CPU while warm workers are still there for the next one.
-		defer p.poke()
-	} else {
-		p.poke()
-	}
+	pr := p.take()
+	p.poke()
 	if pr == nil {
 		p.m.coldStarts.Inc()
-		p.mu.Lock()
-		p.coldStarting++
-		p.updateGauges()
-		p.mu.Unlock()
-		pr, err = p.start(ctx)
-		p.mu.Lock()
-		p.coldStarting--
-		p.updateGauges()
-		p.mu.Unlock()
+		pr, err = p.coldStart(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return Outcome{}, ctx.Err()

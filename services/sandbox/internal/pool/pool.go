@@ -84,7 +84,9 @@ type Pool struct {
 	kick        chan struct{}
 
 	mu           sync.Mutex
-	idle         []*proc // oldest first
+	idle         []*proc         // oldest first
+	idleAdded    chan struct{}   // closed (and replaced) when a worker joins idle
+	ctx          context.Context // the pool's lifetime (Start), for spawns outliving a request
 	warmStarting int
 	coldStarting int
 	busy         int
@@ -117,6 +119,7 @@ func New(cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Pool, error)
 		cfg: cfg, log: log, m: newMetrics(reg),
 		spawnReqs: make(chan spawnRequest), stopSpawner: make(chan struct{}),
 		kick: make(chan struct{}, 1), backoff: backoffMin,
+		idleAdded: make(chan struct{}), ctx: context.Background(),
 	}
 	p.admit = newAdmission(cfg.MaxConcurrent, cfg.MemoryBudgetMB, cfg.QueueMax, p.m.queueLength)
 	go spawner(p.spawnReqs, p.stopSpawner)
@@ -132,6 +135,7 @@ func (p *Pool) Start(ctx context.Context) {
 	}
 	p.started = true
 	ctx, cancel := context.WithCancel(ctx)
+	p.ctx = ctx
 	p.stopMaintain = cancel
 	p.maintainDone = make(chan struct{})
 	if p.cfg.Warm == 0 {
@@ -246,6 +250,15 @@ func (p *Pool) spawnWarm(ctx context.Context) {
 	}
 	p.mu.Lock()
 	p.warmStarting--
+	p.mu.Unlock()
+	p.addIdle(pr)
+	p.poke()
+}
+
+// addIdle puts a ready worker in the idle set (or discards it while
+// draining) and wakes the executions waiting in coldStart.
+func (p *Pool) addIdle(pr *proc) {
+	p.mu.Lock()
 	if p.draining {
 		p.updateGauges()
 		p.mu.Unlock()
@@ -256,10 +269,11 @@ func (p *Pool) spawnWarm(ctx context.Context) {
 	if len(p.idle) >= p.cfg.Warm {
 		p.warmedOnce = true
 	}
+	close(p.idleAdded)
+	p.idleAdded = make(chan struct{})
 	p.updateGauges()
 	p.mu.Unlock()
 	go p.watchIdle(pr)
-	p.poke()
 }
 
 // noteSpawn records a spawn's success for readiness and back-off.
@@ -328,19 +342,73 @@ func (p *Pool) discard(pr *proc) {
 	pr.closePipes()
 }
 
-// take returns the oldest live idle worker, or nil, and the number of idle
-// workers left.
-func (p *Pool) take() (*proc, int) {
+// take returns the oldest live idle worker, or nil.
+func (p *Pool) take() *proc {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.idle) > 0 {
 		pr := p.idle[0]
 		p.idle = p.idle[1:]
 		if pr.alive() {
-			return pr, len(p.idle)
+			return pr
 		}
 	}
-	return nil, 0
+	return nil
+}
+
+// coldStart finds a worker for an execution that found none idle at
+// admission (§9, a cold start): it spawns one, and takes instead any worker
+// that joins the idle set first, since a warm spawn already under way is
+// usually nearer to ready than a new one. The spawn it did not use joins
+// the idle set when ready, so nothing is wasted.
+func (p *Pool) coldStart(ctx context.Context) (*proc, error) {
+	type started struct {
+		pr  *proc
+		err error
+	}
+	p.mu.Lock()
+	p.coldStarting++
+	p.updateGauges()
+	added, poolCtx := p.idleAdded, p.ctx
+	p.mu.Unlock()
+	own := make(chan started, 1)
+	p.running.Add(1)
+	go func() {
+		defer p.running.Done()
+		pr, err := p.start(poolCtx)
+		own <- started{pr, err}
+		p.mu.Lock()
+		p.coldStarting--
+		p.updateGauges()
+		p.mu.Unlock()
+	}()
+	// keep hands the unused spawn to the idle set once it is ready.
+	keep := func() {
+		p.running.Add(1)
+		go func() {
+			defer p.running.Done()
+			if s := <-own; s.err == nil {
+				p.addIdle(s.pr)
+			}
+		}()
+	}
+	for {
+		select {
+		case s := <-own:
+			return s.pr, s.err
+		case <-added:
+			if pr := p.take(); pr != nil {
+				keep()
+				return pr, nil
+			}
+			p.mu.Lock()
+			added = p.idleAdded
+			p.mu.Unlock()
+		case <-ctx.Done():
+			keep()
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // updateGauges sets the worker gauges; p.mu is held.
