@@ -17,7 +17,9 @@
 // their own process group, which is what the parent kills. A worker gets
 // exactly one job frame and is never reused; an idle worker is replaced
 // after MaxIdle, and one that dies idle is counted as a crash of class
-// other. Every take starts a refill at once. An execution that finds no
+// other. A take that leaves the idle set at least half full refills when
+// its execution ends, so that the spawn does not compete with it for the
+// CPU; below half it refills at once. An execution that finds no
 // idle worker (a cold start) spawns one and takes whichever worker is ready
 // first, its own or a warm one already under way; the other joins the idle
 // set.

@@ -69,8 +69,14 @@ func (p *Pool) Execute(ctx context.Context, job Job) (Outcome, error) {
 	}
 	defer p.admit.release(job.MemoryMB)
 
-	pr := p.take()
-	p.poke()
+	pr, left := p.take()
+	if left*2 >= p.cfg.Warm {
+		// Still at least half full: refill when this execution ends, so the
+		// spawn does not compete with it for the CPU (serial latency).
+		defer p.poke()
+	} else {
+		p.poke()
+	}
 	if pr == nil {
 		p.m.coldStarts.Inc()
 		pr, err = p.coldStart(ctx)

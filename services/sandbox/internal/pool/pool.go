@@ -342,18 +342,19 @@ func (p *Pool) discard(pr *proc) {
 	pr.closePipes()
 }
 
-// take returns the oldest live idle worker, or nil.
-func (p *Pool) take() *proc {
+// take returns the oldest live idle worker, or nil, and the number of idle
+// workers left.
+func (p *Pool) take() (*proc, int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for len(p.idle) > 0 {
 		pr := p.idle[0]
 		p.idle = p.idle[1:]
 		if pr.alive() {
-			return pr
+			return pr, len(p.idle)
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 // coldStart finds a worker for an execution that found none idle at
@@ -397,7 +398,7 @@ func (p *Pool) coldStart(ctx context.Context) (*proc, error) {
 		case s := <-own:
 			return s.pr, s.err
 		case <-added:
-			if pr := p.take(); pr != nil {
+			if pr, _ := p.take(); pr != nil {
 				keep()
 				return pr, nil
 			}
