@@ -6,17 +6,33 @@ package dbq
 
 import (
 	"context"
+	"time"
+
+	"github.com/google/uuid"
 )
 
 type Querier interface {
+	ActiveSigningKey(ctx context.Context) (ActiveSigningKeyRow, error)
+	// AuthenticateCookie finds an open cookie session by the sha256 of its id.
+	AuthenticateCookie(ctx context.Context, tokenHash []byte) (AuthenticateCookieRow, error)
+	// AuthenticateSession is the one indexed check of every authenticated request
+	// (backend.md §7.3): the session is open and unexpired, its user active.
+	AuthenticateSession(ctx context.Context, id uuid.UUID) (AuthenticateSessionRow, error)
 	// BumpCatalogRevision is called in the transaction that changes the catalog;
 	// it returns the new revision.
 	BumpCatalogRevision(ctx context.Context) (int64, error)
 	// BumpPolicyRevision is called in the transaction that changes a policy
 	// setting; it returns the new revision.
 	BumpPolicyRevision(ctx context.Context) (int64, error)
+	// Admin users, sessions, refresh tokens, login attempts and signing keys (backend.md §7).
+	// CountAdminUsers is 0 until first-run setup (GET /auth/status).
+	CountAdminUsers(ctx context.Context) (int64, error)
+	DeleteRetiredSigningKeys(ctx context.Context) (int64, error)
 	// DeleteSetting removes a setting, restoring its default.
 	DeleteSetting(ctx context.Context, key string) (int64, error)
+	GetAdminUser(ctx context.Context, id uuid.UUID) (AdminUser, error)
+	// GetAdminUserByUsername finds a user case-insensitively (login).
+	GetAdminUserByUsername(ctx context.Context, username string) (AdminUser, error)
 	// GetRevisions reads the catalog and policy revisions (backend.md §9.2).
 	GetRevisions(ctx context.Context) (GetRevisionsRow, error)
 	// GetSchemaFloor reads the schema floor of operations.md §6.2, raised only by
@@ -26,8 +42,49 @@ type Querier interface {
 	GetSetting(ctx context.Context, key string) (Setting, error)
 	// GetSettingForUpdate locks a setting's row, to record its old value in the audit log.
 	GetSettingForUpdate(ctx context.Context, key string) (Setting, error)
+	// Activity and audit log (backend.md §14.1).
+	// InsertActivity appends one row; the caller NOTIFYs mcpbox_activity with
+	// its seq in the same transaction (NotifyActivity).
+	InsertActivity(ctx context.Context, arg InsertActivityParams) (InsertActivityRow, error)
+	// InsertAdminUser creates an admin (setup, import).
+	InsertAdminUser(ctx context.Context, arg InsertAdminUserParams) (AdminUser, error)
+	InsertLoginAttempt(ctx context.Context, arg InsertLoginAttemptParams) error
+	InsertRefreshToken(ctx context.Context, arg InsertRefreshTokenParams) error
+	// InsertSession opens a session; token_hash is set for cookie sessions only.
+	InsertSession(ctx context.Context, arg InsertSessionParams) (InsertSessionRow, error)
+	// InsertSigningKey adds the active key; the partial unique index allows one.
+	InsertSigningKey(ctx context.Context, arg InsertSigningKeyParams) error
 	// ListSettings returns every stored setting by key; absent keys have their default.
 	ListSettings(ctx context.Context) ([]Setting, error)
+	// ListUserSessions returns the open sessions of a user, newest first.
+	ListUserSessions(ctx context.Context, userID uuid.UUID) ([]ListUserSessionsRow, error)
+	// LockRefreshToken reads a refresh token by its sha256 and locks it for the
+	// rotation's transaction (a concurrent reuse waits, then sees used_at).
+	LockRefreshToken(ctx context.Context, tokenHash []byte) (LockRefreshTokenRow, error)
+	// LockSetup serialises first-run setup across replicas for the transaction.
+	LockSetup(ctx context.Context) error
+	// LoginFailuresByIP returns the failure times from one IP since a moment, oldest first.
+	LoginFailuresByIP(ctx context.Context, arg LoginFailuresByIPParams) ([]time.Time, error)
+	// LoginFailuresByUsername returns the failure times for one username since a moment, oldest first.
+	LoginFailuresByUsername(ctx context.Context, arg LoginFailuresByUsernameParams) ([]time.Time, error)
+	MarkRefreshTokenUsed(ctx context.Context, id uuid.UUID) error
+	// NotifyActivity tells every replica's activity streams about a new row; the
+	// notification is delivered at commit.
+	NotifyActivity(ctx context.Context, seq int64) error
+	// RecordLogin stamps a successful login and, when given, the rehashed password.
+	RecordLogin(ctx context.Context, arg RecordLoginParams) error
+	RetireSigningKeys(ctx context.Context) error
+	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)
+	// RevokeUserSession ends one session of a user (DELETE /auth/sessions/{id}).
+	RevokeUserSession(ctx context.Context, arg RevokeUserSessionParams) (int64, error)
+	RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) (int64, error)
+	// SetAdminPassword stores a new hash and bumps password_version, which
+	// invalidates every access token of the user.
+	SetAdminPassword(ctx context.Context, arg SetAdminPasswordParams) (int32, error)
+	// SigningKeys returns every key that still verifies: the active one and
+	// those retired less than 8 days ago.
+	SigningKeys(ctx context.Context) ([]SigningKeysRow, error)
+	TouchSession(ctx context.Context, id uuid.UUID) error
 	// UpsertSetting stores a setting's value and who set it (an actor string).
 	UpsertSetting(ctx context.Context, arg UpsertSettingParams) (Setting, error)
 }

@@ -392,6 +392,59 @@ func Exec(t testing.TB, dsn, sql string, args ...any) {
 	}
 }
 
+// QueryRow runs a query on the database at dsn and scans its one row into
+// dest: tests read what the API does not show (stored hashes, audit rows).
+func QueryRow(t testing.TB, dsn, sql string, dest []any, args ...any) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), connectTimeout)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("dbtest: connect: %v", err)
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	if err := conn.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+		t.Fatalf("dbtest: %s: %v", sql, err)
+	}
+}
+
+// Listen LISTENs on channel of the database at dsn and returns the payloads
+// of its notifications until the test ends.
+func Listen(t testing.TB, dsn, channel string) <-chan string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(t.Context()))
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		cancel()
+		t.Fatalf("dbtest: connect: %v", err)
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize()); err != nil {
+		cancel()
+		t.Fatalf("dbtest: listen %s: %v", channel, err)
+	}
+	out := make(chan string, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			n, err := conn.WaitForNotification(ctx)
+			if err != nil {
+				return
+			}
+			select {
+			case out <- n.Payload:
+			default: // a test that does not read loses nothing it asked for
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		_ = conn.Close(context.Background())
+	})
+	return out
+}
+
 // Drop drops the database at dsn now (its t.Cleanup drop then finds nothing):
 // tests use it to take the database away from a running service.
 func Drop(t testing.TB, dsn string) {

@@ -15,6 +15,7 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/adminapi"
 	"github.com/mcpbox/mcpbox/services/backend/internal/config"
 	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
+	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 )
 
 const service = "backend"
@@ -50,6 +51,22 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 		return err
 	}
 
+	keys, err := openKeyring(cfg.Store)
+	if err != nil {
+		return err
+	}
+	if err := checkKey(ctx, log, store, keys); err != nil {
+		return err
+	}
+	authn, err := newAuth(ctx, log, cfg, store, keys)
+	if err != nil {
+		return err
+	}
+	proxies, err := peer.Parse(cfg.TrustedProxies)
+	if err != nil {
+		return err
+	}
+
 	reg := obs.NewRegistry(service)
 	tokens := servicetoken.New(reg, service, string(cfg.Token), string(cfg.TokenPrevious))
 	health := httpserve.NewHealth(
@@ -69,7 +86,10 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 		httpserve.Shutdown{Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout},
 		httpserve.Listener{
 			Name: "main", Addr: cfg.Listen, WriteTimeout: config.WriteTimeout,
-			Handler: httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(health)),
+			Handler: httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(adminapi.Deps{
+				Log: log, Health: health, Auth: authn, Proxies: proxies,
+				CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
+			})),
 		},
 		httpserve.Listener{
 			// No write timeout: the event stream is long-lived; the long class

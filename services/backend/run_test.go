@@ -11,6 +11,7 @@ import (
 	"github.com/mcpbox/mcpbox/db/dbtest"
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/lifecycle/lifecycletest"
+	"github.com/mcpbox/mcpbox/services/backend/internal/seal"
 )
 
 const backendToken = "b7e1c2d3a4f5061728394a5b6c7d8e9fb7e1c2d3a4f5061728394a5b6c7d8e9f"
@@ -46,8 +47,11 @@ func TestRunMigratesAndServesBothListeners(t *testing.T) {
 			t.Errorf("main %s: %d, want 404", p, code)
 		}
 	}
-	if code, body := lifecycletest.Get(t, main+"/api/v1/servers"); code != 501 || !strings.Contains(body, `"code":"not_implemented"`) {
-		t.Errorf("/api/v1 stub: %d %s", code, body)
+	if code, body := lifecycletest.Get(t, main+"/api/v1/servers"); code != 401 || !strings.Contains(body, `"code":"unauthenticated"`) {
+		t.Errorf("/api/v1 without a session: %d %s", code, body)
+	}
+	if code, body := lifecycletest.Get(t, main+"/api/v1/auth/status"); code != 200 || !strings.Contains(body, `"setup_required":true`) {
+		t.Errorf("/api/v1/auth/status: %d %s", code, body)
 	}
 	// The internal listener: token-guarded /internal/v1, metrics, 404 elsewhere.
 	if code, body := lifecycletest.Get(t, internal+proto.PathInternalCatalog); code != 401 || !strings.Contains(body, `"code":"unauthenticated"`) {
@@ -144,5 +148,49 @@ func TestMigrateSubcommandNeedsOnlyStoreVariables(t *testing.T) {
 	}
 	if _, err := lifecycletest.Run(t, run, []string{"migrate", "down"}, env); err == nil || !strings.Contains(err.Error(), "--force") {
 		t.Fatalf("migrate down outside dev mode: %v", err)
+	}
+}
+
+// Startup steps 4, 5 and 7 (backend.md §3, §7.1): the key check and a
+// signing key are created on first start; while no admin exists the derived
+// setup code is logged, a configured MCPBOX_SETUP_CODE never is; a start
+// with another encryption key exits with the key-mismatch message (BE-60).
+func TestBE60_StartupKeysAndSetupCode(t *testing.T) {
+	t.Parallel()
+	url := dbtest.URL(t)
+	env := testEnv(url)
+	keys, err := seal.New(1, env["MCPBOX_ENCRYPTION_KEY"], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := lifecycletest.Start(t, run, nil, env)
+	svc.Logs.WaitListening(t, "main")
+	if !strings.Contains(svc.Logs.String(), "enter the setup code "+keys.SetupCode()) {
+		t.Errorf("derived setup code not logged:\n%s", svc.Logs.String())
+	}
+	if err := svc.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	var checks, signingKeys int
+	dbtest.QueryRow(t, url, "SELECT (SELECT count(*) FROM settings WHERE key = 'encryption_key_check'), (SELECT count(*) FROM signing_keys WHERE retired_at IS NULL)",
+		[]any{&checks, &signingKeys})
+	if checks != 1 || signingKeys != 1 {
+		t.Errorf("key check rows %d, active signing keys %d", checks, signingKeys)
+	}
+
+	env["MCPBOX_SETUP_CODE"] = "configured-setup-code-1234"
+	again := lifecycletest.Start(t, run, nil, env)
+	again.Logs.WaitListening(t, "main")
+	if logs := again.Logs.String(); strings.Contains(logs, "configured-setup-code-1234") || !strings.Contains(logs, "enter MCPBOX_SETUP_CODE") {
+		t.Errorf("configured setup code handling:\n%s", logs)
+	}
+	if err := again.Stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	env["MCPBOX_ENCRYPTION_KEY"] = "4f1a9c2e7b3d5f8a0c6e1b4d7f2a9c3e5b8d0f6a1c4e7b2d9f3a5c8e0b6d1f4a"
+	logs, err := lifecycletest.Run(t, run, nil, env)
+	if err == nil || !strings.Contains(err.Error()+logs.String(), "MCPBOX_ENCRYPTION_KEY does not match the key this database was created with (key id 1)") {
+		t.Errorf("start with another key: %v\n%s", err, logs.String())
 	}
 }

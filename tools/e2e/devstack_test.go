@@ -75,8 +75,8 @@ func TestOPS5_DevstackRunsTheRealStack(t *testing.T) {
 	}
 
 	// Request-scoped lines: the backend keeps a valid client id.
-	if code, _ := get(t, "http://127.0.0.1:18000/api/v1/servers", "X-Request-Id", "e2e-ops15-probe"); code != 501 {
-		t.Errorf("/api/v1/servers: %d", code)
+	if code, _ := get(t, "http://127.0.0.1:18000/api/v1/auth/status", "X-Request-Id", "e2e-ops15-probe"); code != 200 {
+		t.Errorf("/api/v1/auth/status: %d", code)
 	}
 
 	checkSandboxExecutes(t, s, strings.TrimPrefix(fixture.URL, "http://"))

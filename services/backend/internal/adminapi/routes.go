@@ -3,25 +3,76 @@
 // or without a token, so exposing the admin UI never exposes the gateway's
 // API or the metrics (backend.md §3).
 //
-// The admin API and the UI are not built yet: their routes answer 501
-// not_implemented, never a fake success.
+// /api/v1 is served by echo v5 with one error shape (backend.md §15.1),
+// strict JSON bodies, the security headers of §7.5 and admin authentication
+// (package auth): a Bearer access token, or the session cookie plus the CSRF
+// token on every mutation. The authentication routes are built; the other
+// /api/v1 routes and the UI answer 501 not_implemented, never a fake success.
 package adminapi
 
 import (
+	"log/slog"
 	"net/http"
+
+	"github.com/labstack/echo/v5"
 
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/httpserve"
+	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
+	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 )
 
+// Deps is what the main listener serves with.
+type Deps struct {
+	Log     *slog.Logger
+	Health  *httpserve.Health
+	Auth    *auth.Service
+	Proxies peer.Proxies
+	// CookieAlwaysSecure is MCPBOX_COOKIE_SECURE=true (else: Secure over HTTPS).
+	CookieAlwaysSecure bool
+	// PublicOrigin is MCPBOX_PUBLIC_ORIGIN ("" = the request's own origin).
+	PublicOrigin string
+}
+
 // Routes lists every route of the main listener.
-func Routes(health *httpserve.Health) *http.ServeMux {
+func Routes(d Deps) *http.ServeMux {
 	mux := http.NewServeMux()
-	httpserve.Ops(mux, health, nil)
-	mux.HandleFunc(proto.PathAdminAPIPrefix+"/", httpserve.NotImplemented)
+	httpserve.Ops(mux, d.Health, nil)
+	mux.Handle(proto.PathAdminAPIPrefix+"/", securityHeaders(d.Proxies.HTTPS, newAPI(d)))
 	mux.HandleFunc("GET /{$}", httpserve.NotImplemented)
 	mux.HandleFunc(proto.PathInternalPrefix, httpserve.NotFound)
 	mux.HandleFunc(proto.PathMetrics, httpserve.NotFound)
 	mux.HandleFunc("/", httpserve.NotFound)
 	return mux
+}
+
+// newAPI is /api/v1.
+func newAPI(d Deps) *echo.Echo {
+	h := &handlers{d: d}
+	e := echo.NewWithConfig(echo.Config{
+		Logger:           d.Log,
+		HTTPErrorHandler: errorHandler(d.Log),
+		// The rest of the contract is not built yet: 501 once signed in. A
+		// known path with another method is 405 (the router's default).
+		Router: echo.NewRouter(echo.RouterConfig{NotFoundHandler: h.authenticate(notImplemented)}),
+	})
+	v1 := e.Group(proto.PathAdminAPIPrefix)
+	a := v1.Group("/auth")
+	a.GET("/status", h.status)
+	a.POST("/setup", h.setup)
+	a.POST("/login", h.login)
+	a.POST("/refresh", h.refresh)
+	signedIn := h.authenticate
+	a.POST("/logout", h.logout, signedIn)
+	a.POST("/password", h.password, signedIn)
+	a.GET("/me", h.me, signedIn)
+	a.GET("/sessions", h.sessions, signedIn)
+	a.DELETE("/sessions/:id", h.endSession, signedIn)
+	a.POST("/sessions/revoke-all", h.endAllSessions, signedIn)
+	return e
+}
+
+func notImplemented(c *echo.Context) error {
+	r := c.Request()
+	return fail(http.StatusNotImplemented, proto.CodeNotImplemented, "%s %s is not implemented in this build of MCPbox.", r.Method, r.URL.Path)
 }
