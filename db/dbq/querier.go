@@ -68,6 +68,9 @@ type Querier interface {
 	// LoginFailuresByUsername returns the failure times for one username since a moment, oldest first.
 	LoginFailuresByUsername(ctx context.Context, arg LoginFailuresByUsernameParams) ([]time.Time, error)
 	MarkRefreshTokenUsed(ctx context.Context, id uuid.UUID) error
+	// Notify sends a NOTIFY on channel with payload; PostgreSQL delivers it when
+	// the transaction commits, to every replica's LISTEN connection.
+	Notify(ctx context.Context, arg NotifyParams) error
 	// NotifyActivity tells every replica's activity streams about a new row; the
 	// notification is delivered at commit.
 	NotifyActivity(ctx context.Context, seq int64) error

@@ -51,3 +51,19 @@ func (q *Queries) GetRevisions(ctx context.Context) (GetRevisionsRow, error) {
 	err := row.Scan(&i.Catalog, &i.Policy)
 	return i, err
 }
+
+const notify = `-- name: Notify :exec
+SELECT pg_notify($1::text, $2::text)
+`
+
+type NotifyParams struct {
+	Channel string
+	Payload string
+}
+
+// Notify sends a NOTIFY on channel with payload; PostgreSQL delivers it when
+// the transaction commits, to every replica's LISTEN connection.
+func (q *Queries) Notify(ctx context.Context, arg NotifyParams) error {
+	_, err := q.db.Exec(ctx, notify, arg.Channel, arg.Payload)
+	return err
+}
