@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,5 +195,60 @@ func TestBE60_StartupKeysAndSetupCode(t *testing.T) {
 	logs, err := lifecycletest.Run(t, run, nil, env)
 	if err == nil || !strings.Contains(err.Error()+logs.String(), "MCPBOX_ENCRYPTION_KEY does not match the key this database was created with (key id 1)") {
 		t.Errorf("start with another key: %v\n%s", err, logs.String())
+	}
+}
+
+// postJSON posts body to url and decodes the JSON answer into out.
+func postJSON(t *testing.T, url string, body, out any) int {
+	t.Helper()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+// BE-64: /internal/v1 answers 401 unauthenticated without the service token
+// or with a wrong one, and an admin's access token is no substitute.
+func TestBE64_InternalAPINeedsTheServiceToken(t *testing.T) {
+	t.Parallel()
+	env := testEnv(dbtest.URL(t))
+	env["MCPBOX_SETUP_CODE"] = "be64-setup-code-0123456789"
+	svc := lifecycletest.Start(t, run, nil, env)
+	main := "http://" + svc.Logs.WaitListening(t, "main")
+	internal := "http://" + svc.Logs.WaitListening(t, "internal")
+	if code := postJSON(t, main+"/api/v1/auth/setup", map[string]string{
+		"username": "admin", "password": "correct horse battery", "setup_code": env["MCPBOX_SETUP_CODE"],
+	}, nil); code != http.StatusCreated {
+		t.Fatalf("setup: %d", code)
+	}
+	var login struct {
+		AccessToken string `json:"access_token"`
+	}
+	if code := postJSON(t, main+"/api/v1/auth/login", map[string]string{"username": "admin", "password": "correct horse battery"}, &login); code != http.StatusOK || login.AccessToken == "" {
+		t.Fatalf("login: %d", code)
+	}
+	for name, header := range map[string][]string{
+		"no token":           nil,
+		"wrong token":        {proto.HeaderServiceToken, strings.Repeat("f", 64)},
+		"admin access token": {"Authorization", "Bearer " + login.AccessToken},
+	} {
+		code, body := lifecycletest.Get(t, internal+proto.PathInternalCatalog, header...)
+		if code != http.StatusUnauthorized || !strings.Contains(body, `"code":"unauthenticated"`) {
+			t.Errorf("%s: %d %s", name, code, body)
+		}
 	}
 }
