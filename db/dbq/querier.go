@@ -27,7 +27,21 @@ type Querier interface {
 	// Admin users, sessions, refresh tokens, login attempts and signing keys (backend.md §7).
 	// CountAdminUsers is 0 until first-run setup (GET /auth/status).
 	CountAdminUsers(ctx context.Context) (int64, error)
+	// CountPolicyApprovedNetworkRequests counts the network requests approved
+	// automatically under allow_all_public, which stay approved when the policy
+	// goes back to approved_hosts_only.
+	CountPolicyApprovedNetworkRequests(ctx context.Context) (int64, error)
+	// CountPolicyApprovedPackageRequests counts the package requests approved
+	// automatically under auto_approve, which stay approved when the mode goes
+	// back to require_approval.
+	CountPolicyApprovedPackageRequests(ctx context.Context) (int64, error)
+	// CreateServer inserts a stopped server.
+	CreateServer(ctx context.Context, arg CreateServerParams) (Server, error)
 	DeleteRetiredSigningKeys(ctx context.Context) (int64, error)
+	// DeleteServer deletes a server; its tools (and their versions), secrets,
+	// external sources and network requests cascade (§4.3). It returns the row
+	// as it was.
+	DeleteServer(ctx context.Context, id uuid.UUID) (Server, error)
 	// DeleteSetting removes a setting, restoring its default.
 	DeleteSetting(ctx context.Context, key string) (int64, error)
 	GetAdminUser(ctx context.Context, id uuid.UUID) (AdminUser, error)
@@ -38,6 +52,10 @@ type Querier interface {
 	// GetSchemaFloor reads the schema floor of operations.md §6.2, raised only by
 	// contract migrations.
 	GetSchemaFloor(ctx context.Context) (int64, error)
+	// GetServer returns one server with its tool counts (as ListServers).
+	GetServer(ctx context.Context, id uuid.UUID) (GetServerRow, error)
+	// GetServerForUpdate locks a server's row for a state change (§4.1).
+	GetServerForUpdate(ctx context.Context, id uuid.UUID) (Server, error)
 	// GetSetting reads one setting; ErrNotFound means the default applies.
 	GetSetting(ctx context.Context, key string) (Setting, error)
 	// GetSettingForUpdate locks a setting's row, to record its old value in the audit log.
@@ -54,10 +72,30 @@ type Querier interface {
 	InsertSession(ctx context.Context, arg InsertSessionParams) (InsertSessionRow, error)
 	// InsertSigningKey adds the active key; the partial unique index allows one.
 	InsertSigningKey(ctx context.Context, arg InsertSigningKeyParams) error
+	// ListServerApprovedHosts returns the approved network requests (host, port;
+	// port NULL = any port) of the given servers, from which a server's
+	// approved_hosts are derived (§6.5).
+	ListServerApprovedHosts(ctx context.Context, serverIds []uuid.UUID) ([]ListServerApprovedHostsRow, error)
+	// Servers (backend.md §4.2, §8.1, §8.2).
+	// ListServers returns one page of servers sorted by (name, id), after the
+	// cursor position (after_name, after_id) when given; q is a case-insensitive
+	// literal substring of name or description, status an exact status. The
+	// caller asks for one row more than the page to learn whether another follows.
+	// Names sort bytewise (COLLATE "C"): the same order in every installation
+	// and in Go. tool_count counts the server's tools, live_tool_count those the
+	// catalog serves (§9.3): an approved version, enabled, the server running
+	// and, for an external tool, a usable source (active or error, §13.1).
+	ListServers(ctx context.Context, arg ListServersParams) ([]ListServersRow, error)
 	// ListSettings returns every stored setting by key; absent keys have their default.
 	ListSettings(ctx context.Context) ([]Setting, error)
 	// ListUserSessions returns the open sessions of a user, newest first.
 	ListUserSessions(ctx context.Context, userID uuid.UUID) ([]ListUserSessionsRow, error)
+	// The security policy (backend.md §6.6); its settings rows are read and
+	// written with the queries of settings.sql.
+	// LockPolicyRevision takes the revisions row lock and returns the current
+	// policy revision: a settings change holds it from its optimistic check to
+	// its bump, so two changes never both pass the check of one revision.
+	LockPolicyRevision(ctx context.Context) (int64, error)
 	// LockRefreshToken reads a refresh token by its sha256 and locks it for the
 	// rotation's transaction (a concurrent reuse waits, then sees used_at).
 	LockRefreshToken(ctx context.Context, tokenHash []byte) (LockRefreshTokenRow, error)
@@ -84,10 +122,14 @@ type Querier interface {
 	// SetAdminPassword stores a new hash and bumps password_version, which
 	// invalidates every access token of the user.
 	SetAdminPassword(ctx context.Context, arg SetAdminPasswordParams) (int32, error)
+	// SetServerStatus sets a server's status (stopped or running).
+	SetServerStatus(ctx context.Context, arg SetServerStatusParams) (Server, error)
 	// SigningKeys returns every key that still verifies: the active one and
 	// those retired less than 8 days ago.
 	SigningKeys(ctx context.Context) ([]SigningKeysRow, error)
 	TouchSession(ctx context.Context, id uuid.UUID) error
+	// UpdateServer sets the name and the description of a server.
+	UpdateServer(ctx context.Context, arg UpdateServerParams) (Server, error)
 	// UpsertSetting stores a setting's value and who set it (an actor string).
 	UpsertSetting(ctx context.Context, arg UpsertSettingParams) (Setting, error)
 }

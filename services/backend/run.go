@@ -16,6 +16,8 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/config"
 	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
+	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
 )
 
 const service = "backend"
@@ -88,6 +90,7 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 			Name: "main", Addr: cfg.Listen, WriteTimeout: config.WriteTimeout,
 			Handler: httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(adminapi.Deps{
 				Log: log, Health: health, Auth: authn, Proxies: proxies,
+				Policy: policy.New(store), Servers: servers.New(store),
 				CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
 			})),
 		},

@@ -21,7 +21,9 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
 	"github.com/mcpbox/mcpbox/services/backend/internal/password"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
+	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
 	"github.com/mcpbox/mcpbox/services/backend/internal/seal"
+	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
 )
 
 const (
@@ -80,7 +82,10 @@ func replica(t *testing.T, url string, opts ...func(*options)) *backend {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d := adminapi.Deps{Log: log, Health: httpserve.NewHealth(), Auth: svc, Proxies: proxies}
+	d := adminapi.Deps{
+		Log: log, Health: httpserve.NewHealth(), Auth: svc, Proxies: proxies,
+		Policy: policy.New(store), Servers: servers.New(store),
+	}
 	if o.cfgMore != nil {
 		o.cfgMore(&d)
 	}

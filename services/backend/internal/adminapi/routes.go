@@ -20,6 +20,8 @@ import (
 	"github.com/mcpbox/mcpbox/proto/httpserve"
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
+	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
 )
 
 // Deps is what the main listener serves with.
@@ -27,6 +29,8 @@ type Deps struct {
 	Log     *slog.Logger
 	Health  *httpserve.Health
 	Auth    *auth.Service
+	Policy  *policy.Service
+	Servers *servers.Service
 	Proxies peer.Proxies
 	// CookieAlwaysSecure is MCPBOX_COOKIE_SECURE=true (else: Secure over HTTPS).
 	CookieAlwaysSecure bool
@@ -69,6 +73,8 @@ func newAPI(d Deps) *echo.Echo {
 	a.GET("/sessions", h.sessions, signedIn)
 	a.DELETE("/sessions/:id", h.endSession, signedIn)
 	a.POST("/sessions/revoke-all", h.endAllSessions, signedIn)
+	h.registerPolicy(v1)
+	h.registerServers(v1)
 	return e
 }
 

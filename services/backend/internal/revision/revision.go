@@ -16,6 +16,8 @@ import (
 )
 
 // The NOTIFY channels of backend.md §9.2.
+//
+//nolint:gosec // G101: channel names, not credentials
 const (
 	ChannelCatalog  = "mcpbox_catalog"
 	ChannelPolicy   = "mcpbox_policy"
