@@ -26,6 +26,35 @@ const (
 
 type handlers struct{ d Deps }
 
+// userJSON is the admin as the API shows it, with §2 timestamps.
+type userJSON struct {
+	ID          string     `json:"id"`
+	Username    string     `json:"username"`
+	LastLoginAt *timestamp `json:"last_login_at"`
+	CreatedAt   timestamp  `json:"created_at"`
+}
+
+func userOf(u auth.User) userJSON {
+	out := userJSON{ID: u.ID, Username: u.Username, CreatedAt: timestamp(u.CreatedAt)}
+	if u.LastLoginAt != nil {
+		t := timestamp(*u.LastLoginAt)
+		out.LastLoginAt = &t
+	}
+	return out
+}
+
+// sessionJSON is one session of GET /auth/sessions.
+type sessionJSON struct {
+	ID         string    `json:"id"`
+	Client     string    `json:"client"`
+	CreatedAt  timestamp `json:"created_at"`
+	LastUsedAt timestamp `json:"last_used_at"`
+	ExpiresAt  timestamp `json:"expires_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	Current    bool      `json:"current"`
+}
+
 // authError maps the auth service's errors to the API's (backend.md §15.1).
 func authError(err error) error {
 	var te *auth.ThrottledError
@@ -119,7 +148,7 @@ func (h *handlers) login(c *echo.Context) error {
 	if in.Mode == auth.ClientCookie {
 		h.setCookie(c, res.Cookie)
 		return c.JSON(http.StatusOK, map[string]any{
-			"user": res.User, "csrf_token": res.CSRFToken, "session_expires_at": res.SessionExpires.UTC(),
+			"user": userOf(res.User), "csrf_token": res.CSRFToken, "session_expires_at": timestamp(res.SessionExpires),
 		})
 	}
 	return c.JSON(http.StatusOK, tokenResponse(res))
@@ -132,7 +161,7 @@ func tokenResponse(res auth.Login) map[string]any {
 		"expires_in":         int(time.Until(res.AccessExpires).Round(time.Second) / time.Second),
 		"refresh_token":      res.RefreshToken,
 		"refresh_expires_in": int(time.Until(res.RefreshExpires).Round(time.Second) / time.Second),
-		"user":               res.User,
+		"user":               userOf(res.User),
 	}
 }
 
@@ -183,7 +212,7 @@ func (h *handlers) me(c *echo.Context) error {
 	if err != nil {
 		return authError(err)
 	}
-	return c.JSON(http.StatusOK, u)
+	return c.JSON(http.StatusOK, userOf(u))
 }
 
 func (h *handlers) sessions(c *echo.Context) error {
@@ -191,7 +220,14 @@ func (h *handlers) sessions(c *echo.Context) error {
 	if err != nil {
 		return authError(err)
 	}
-	return c.JSON(http.StatusOK, map[string]any{"items": items})
+	out := make([]sessionJSON, 0, len(items))
+	for _, si := range items {
+		out = append(out, sessionJSON{
+			ID: si.ID, Client: si.Client, CreatedAt: timestamp(si.CreatedAt), LastUsedAt: timestamp(si.LastUsedAt),
+			ExpiresAt: timestamp(si.ExpiresAt), IP: si.IP, UserAgent: si.UserAgent, Current: si.Current,
+		})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": out})
 }
 
 func (h *handlers) endSession(c *echo.Context) error {

@@ -191,6 +191,12 @@ func TestBE17_ForeignTokensAreRefused(t *testing.T) {
 	if me.status != http.StatusOK || me.body["username"] != adminName {
 		t.Fatalf("me: %d %s", me.status, me.raw)
 	}
+	// Timestamps are RFC 3339 UTC with milliseconds (backend.md §2).
+	for _, k := range []string{"created_at", "last_login_at"} {
+		if v, _ := me.body[k].(string); len(v) != len("2006-01-02T15:04:05.000Z") || !strings.HasSuffix(v, "Z") {
+			t.Errorf("%s = %q", k, v)
+		}
+	}
 }
 
 // BE-18: refresh returns a new refresh token; presenting the old one again
