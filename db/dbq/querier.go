@@ -35,18 +35,33 @@ type Querier interface {
 	// automatically under auto_approve, which stay approved when the mode goes
 	// back to require_approval.
 	CountPolicyApprovedPackageRequests(ctx context.Context) (int64, error)
+	// CountTools counts every tool of the installation.
+	CountTools(ctx context.Context) (int64, error)
 	// CreateServer inserts a stopped server.
 	CreateServer(ctx context.Context, arg CreateServerParams) (Server, error)
+	// CreateServerSecret inserts a secret, with a sealed value or without one
+	// (value_enc NULL; value_set_at follows value_enc).
+	CreateServerSecret(ctx context.Context, arg CreateServerSecretParams) (CreateServerSecretRow, error)
 	DeleteRetiredSigningKeys(ctx context.Context) (int64, error)
 	// DeleteServer deletes a server; its tools (and their versions), secrets,
 	// external sources and network requests cascade (§4.3). It returns the row
 	// as it was.
 	DeleteServer(ctx context.Context, id uuid.UUID) (Server, error)
+	// DeleteServerSecret removes one secret.
+	DeleteServerSecret(ctx context.Context, id uuid.UUID) (int64, error)
 	// DeleteSetting removes a setting, restoring its default.
 	DeleteSetting(ctx context.Context, key string) (int64, error)
+	// DeleteTool deletes a tool; its versions cascade.
+	DeleteTool(ctx context.Context, id uuid.UUID) error
+	// DeleteToolRequests deletes a tool's pending and rejected network and
+	// package requests before the tool goes (§4.3); approved ones stay and get
+	// tool_id NULL from their foreign key. It returns how many went.
+	DeleteToolRequests(ctx context.Context, id uuid.UUID) (DeleteToolRequestsRow, error)
 	GetAdminUser(ctx context.Context, id uuid.UUID) (AdminUser, error)
 	// GetAdminUserByUsername finds a user case-insensitively (login).
 	GetAdminUserByUsername(ctx context.Context, username string) (AdminUser, error)
+	// GetLatestToolVersions returns the latest version of each given tool.
+	GetLatestToolVersions(ctx context.Context, toolIds []uuid.UUID) ([]ToolVersion, error)
 	// GetRevisions reads the catalog and policy revisions (backend.md §9.2).
 	GetRevisions(ctx context.Context) (GetRevisionsRow, error)
 	// GetSchemaFloor reads the schema floor of operations.md §6.2, raised only by
@@ -56,10 +71,28 @@ type Querier interface {
 	GetServer(ctx context.Context, id uuid.UUID) (GetServerRow, error)
 	// GetServerForUpdate locks a server's row for a state change (§4.1).
 	GetServerForUpdate(ctx context.Context, id uuid.UUID) (Server, error)
+	// GetServerSecretForUpdate locks one secret of a server by name (§4.1) and
+	// returns it with its server's name; the KEY SHARE lock on the server keeps
+	// it from being deleted before the change commits.
+	GetServerSecretForUpdate(ctx context.Context, arg GetServerSecretForUpdateParams) (GetServerSecretForUpdateRow, error)
+	// GetServerSecretValues returns the sealed values of the named secrets of a
+	// server that have one, for plans and test runs (§12.2).
+	GetServerSecretValues(ctx context.Context, arg GetServerSecretValuesParams) ([]GetServerSecretValuesRow, error)
 	// GetSetting reads one setting; ErrNotFound means the default applies.
 	GetSetting(ctx context.Context, key string) (Setting, error)
 	// GetSettingForUpdate locks a setting's row, to record its old value in the audit log.
 	GetSettingForUpdate(ctx context.Context, key string) (Setting, error)
+	// GetToolDetail returns a tool with its server's name and status; live is
+	// the catalog's rule (§9.3, §13.1): an approved version, enabled, the server
+	// running and, for an external tool, a usable source.
+	GetToolDetail(ctx context.Context, id uuid.UUID) (GetToolDetailRow, error)
+	// GetToolForUpdate locks a tool's row for a change (§4.1, §5.1).
+	GetToolForUpdate(ctx context.Context, id uuid.UUID) (Tool, error)
+	// GetToolServer returns a server's name and status (a tool insert's
+	// foreign key then locks the row against delete until commit).
+	GetToolServer(ctx context.Context, id uuid.UUID) (GetToolServerRow, error)
+	// GetToolVersion returns one version of a tool.
+	GetToolVersion(ctx context.Context, arg GetToolVersionParams) (ToolVersion, error)
 	// Activity and audit log (backend.md §14.1).
 	// InsertActivity appends one row; the caller NOTIFYs mcpbox_activity with
 	// its seq in the same transaction (NotifyActivity).
@@ -72,10 +105,28 @@ type Querier interface {
 	InsertSession(ctx context.Context, arg InsertSessionParams) (InsertSessionRow, error)
 	// InsertSigningKey adds the active key; the partial unique index allows one.
 	InsertSigningKey(ctx context.Context, arg InsertSigningKeyParams) error
+	// InsertTool inserts a go tool; its version 1 must be inserted in the same
+	// transaction (the deferred foreign key on latest_version).
+	InsertTool(ctx context.Context, arg InsertToolParams) (uuid.UUID, error)
+	// InsertToolVersion appends a version (append-only table).
+	InsertToolVersion(ctx context.Context, arg InsertToolVersionParams) error
+	// ListApprovedPackagesOf returns which of the given packages have an
+	// approved package request (§6.3).
+	ListApprovedPackagesOf(ctx context.Context, packages []string) ([]string, error)
 	// ListServerApprovedHosts returns the approved network requests (host, port;
 	// port NULL = any port) of the given servers, from which a server's
 	// approved_hosts are derived (§6.5).
 	ListServerApprovedHosts(ctx context.Context, serverIds []uuid.UUID) ([]ListServerApprovedHostsRow, error)
+	// ListServerSecrets returns one page of a server's secrets sorted by (name,
+	// id), after the cursor position (after_name, after_id) when given. Names
+	// sort bytewise (COLLATE "C"), as in Go. The caller asks for one row more
+	// than the page to learn whether another follows.
+	ListServerSecrets(ctx context.Context, arg ListServerSecretsParams) ([]ListServerSecretsRow, error)
+	// ListServerTools returns one page of a server's tools sorted by (name, id)
+	// after the cursor position, optionally filtered by review status and
+	// enabled; the caller asks for one row more than the page. Columns as
+	// GetToolDetail.
+	ListServerTools(ctx context.Context, arg ListServerToolsParams) ([]ListServerToolsRow, error)
 	// Servers (backend.md §4.2, §8.1, §8.2).
 	// ListServers returns one page of servers sorted by (name, id), after the
 	// cursor position (after_name, after_id) when given; q is a case-insensitive
@@ -88,6 +139,12 @@ type Querier interface {
 	ListServers(ctx context.Context, arg ListServersParams) ([]ListServersRow, error)
 	// ListSettings returns every stored setting by key; absent keys have their default.
 	ListSettings(ctx context.Context) ([]Setting, error)
+	// ListToolCoverageHosts returns a server's approved network requests (port
+	// NULL = any port), from which host coverage is computed (§6.3).
+	ListToolCoverageHosts(ctx context.Context, serverID uuid.UUID) ([]ListToolCoverageHostsRow, error)
+	// ListToolVersions returns one page of a tool's versions, newest first,
+	// below the cursor's version when given; one row more than the page.
+	ListToolVersions(ctx context.Context, arg ListToolVersionsParams) ([]ToolVersion, error)
 	// ListUserSessions returns the open sessions of a user, newest first.
 	ListUserSessions(ctx context.Context, userID uuid.UUID) ([]ListUserSessionsRow, error)
 	// The security policy (backend.md §6.6); its settings rows are read and
@@ -99,8 +156,17 @@ type Querier interface {
 	// LockRefreshToken reads a refresh token by its sha256 and locks it for the
 	// rotation's transaction (a concurrent reuse waits, then sees used_at).
 	LockRefreshToken(ctx context.Context, tokenHash []byte) (LockRefreshTokenRow, error)
+	// Server secrets (backend.md §4.2, §8.2, §12). value_enc is sealed by the
+	// backend (§12.1); no query here ever sees a plaintext value.
+	// LockServerForSecrets returns a server's name and takes a KEY SHARE lock on
+	// its row, so the server cannot be deleted before the secret change commits.
+	LockServerForSecrets(ctx context.Context, id uuid.UUID) (string, error)
 	// LockSetup serialises first-run setup across replicas for the transaction.
 	LockSetup(ctx context.Context) error
+	// Tools and their immutable versions (backend.md §4.2, §5, §8.2).
+	// LockToolQuota serialises tool creation for the installation-wide quota
+	// (§9.3): held until the transaction ends.
+	LockToolQuota(ctx context.Context) error
 	// LoginFailuresByIP returns the failure times from one IP since a moment, oldest first.
 	LoginFailuresByIP(ctx context.Context, arg LoginFailuresByIPParams) ([]time.Time, error)
 	// LoginFailuresByUsername returns the failure times for one username since a moment, oldest first.
@@ -119,11 +185,26 @@ type Querier interface {
 	// RevokeUserSession ends one session of a user (DELETE /auth/sessions/{id}).
 	RevokeUserSession(ctx context.Context, arg RevokeUserSessionParams) (int64, error)
 	RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) (int64, error)
+	// ServerNameForSecrets returns a server's name (no lock), for reads.
+	ServerNameForSecrets(ctx context.Context, id uuid.UUID) (string, error)
 	// SetAdminPassword stores a new hash and bumps password_version, which
 	// invalidates every access token of the user.
 	SetAdminPassword(ctx context.Context, arg SetAdminPasswordParams) (int32, error)
+	// SetServerSecretDescription changes a secret's description.
+	SetServerSecretDescription(ctx context.Context, arg SetServerSecretDescriptionParams) (SetServerSecretDescriptionRow, error)
+	// SetServerSecretValue sets (value_enc non-NULL) or clears (NULL) a secret's
+	// sealed value; value_set_at follows.
+	SetServerSecretValue(ctx context.Context, arg SetServerSecretValueParams) (SetServerSecretValueRow, error)
 	// SetServerStatus sets a server's status (stopped or running).
 	SetServerStatus(ctx context.Context, arg SetServerStatusParams) (Server, error)
+	// SetToolEnabled enables a tool (disabled_by NULL) or disables it, naming
+	// who did.
+	SetToolEnabled(ctx context.Context, arg SetToolEnabledParams) error
+	// SetToolName renames a tool (no new version, §5.1).
+	SetToolName(ctx context.Context, arg SetToolNameParams) error
+	// SetToolReview records a new latest version and the review state it
+	// leads to (§6.1): every review and approval column is written as given.
+	SetToolReview(ctx context.Context, arg SetToolReviewParams) error
 	// SigningKeys returns every key that still verifies: the active one and
 	// those retired less than 8 days ago.
 	SigningKeys(ctx context.Context) ([]SigningKeysRow, error)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/proto/httpserve"
@@ -14,10 +15,15 @@ import (
 	"github.com/mcpbox/mcpbox/proto/servicetoken"
 	"github.com/mcpbox/mcpbox/services/backend/internal/adminapi"
 	"github.com/mcpbox/mcpbox/services/backend/internal/config"
+	"github.com/mcpbox/mcpbox/services/backend/internal/events"
 	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/revision"
+	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
+	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
 )
 
 const service = "backend"
@@ -71,6 +77,25 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 
 	reg := obs.NewRegistry(service)
 	tokens := servicetoken.New(reg, service, string(cfg.Token), string(cfg.TokenPrevious))
+	sandbox, err := sandboxclient.New(cfg.SandboxURL, string(cfg.SandboxToken), reg)
+	if err != nil {
+		return err
+	}
+	// Startup step 6: the dedicated LISTEN connection feeds the event streams
+	// (backend.md §9.2); mcpbox_activity is received for the activity stream.
+	hub := events.New(store, reg, log, events.Options{})
+	listener, err := store.Listen(ctx, hub.Listen(revision.ChannelActivity))
+	if err != nil {
+		return err
+	}
+	defer listener.Close() // after both listeners have drained, before the store closes
+	// Streams never end on their own: close them when the drain begins, after
+	// MCPBOX_SHUTDOWN_DELAY (backend.md §3), so the drain does not wait on them.
+	stopStreams := context.AfterFunc(ctx, func() {
+		time.Sleep(cfg.ShutdownDelay)
+		hub.Close()
+	})
+	defer stopStreams()
 	health := httpserve.NewHealth(
 		httpserve.Check{Name: "database", Fn: store.Ping},
 		httpserve.Check{Name: "schema", Fn: func(ctx context.Context) error {
@@ -83,6 +108,7 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 			}
 			return nil
 		}},
+		httpserve.Check{Name: "listen", Fn: listener.Ready},
 	)
 	return httpserve.Serve(ctx, log, health,
 		httpserve.Shutdown{Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout},
@@ -90,7 +116,8 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 			Name: "main", Addr: cfg.Listen, WriteTimeout: config.WriteTimeout,
 			Handler: httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(adminapi.Deps{
 				Log: log, Health: health, Auth: authn, Proxies: proxies,
-				Policy: policy.New(store), Servers: servers.New(store),
+				Policy: policy.New(store), Servers: servers.New(store), Secrets: secrets.New(store, keys),
+				Tools:              tools.New(store, sandbox),
 				CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
 			})),
 		},
@@ -98,7 +125,9 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 			// No write timeout: the event stream is long-lived; the long class
 			// sets per-route deadlines.
 			Name: "internal", Addr: cfg.InternalListen,
-			Handler: httpserve.Handler(log, "internal", obs.KeepValid, internalapi.Routes(health, reg, tokens)),
+			Handler: httpserve.Handler(log, "internal", obs.KeepValid, internalapi.Routes(internalapi.Deps{
+				Log: log, Health: health, Metrics: reg, Tokens: tokens, Events: hub, Policy: policy.New(store),
+			})),
 		})
 }
 

@@ -9,7 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/db/dbtest"
@@ -22,8 +25,11 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/password"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
 	"github.com/mcpbox/mcpbox/services/backend/internal/seal"
+	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
 )
 
 const (
@@ -37,6 +43,7 @@ const (
 // §7.2). Trusted proxies are loopback, so tests pick their client IP with
 // X-Forwarded-For.
 type backend struct {
+	logs  *syncBuffer // every log line of the replica, debug included
 	srv   *httptest.Server
 	store *db.Store
 	url   string // the database
@@ -46,6 +53,9 @@ type backend struct {
 type options struct {
 	hasher  *password.Hasher
 	cfgMore func(*adminapi.Deps)
+	// sandboxURL is the sandbox the replica calls (a fake in the tools
+	// tests); empty: a closed loopback port, so every call is unavailable.
+	sandboxURL string
 }
 
 // newBackend starts a replica on a fresh database; replica starts another
@@ -81,17 +91,19 @@ func replica(t *testing.T, url string, opts ...func(*options)) *backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d := adminapi.Deps{
 		Log: log, Health: httpserve.NewHealth(), Auth: svc, Proxies: proxies,
-		Policy: policy.New(store), Servers: servers.New(store),
+		Policy: policy.New(store), Servers: servers.New(store), Secrets: secrets.New(store, keys),
+		Tools: tools.New(store, sandboxClient(t, o.sandboxURL)),
 	}
 	if o.cfgMore != nil {
 		o.cfgMore(&d)
 	}
 	srv := httptest.NewServer(httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(d)))
 	t.Cleanup(srv.Close)
-	return &backend{srv: srv, store: store, url: url, code: keys.SetupCode()}
+	return &backend{logs: logs, srv: srv, store: store, url: url, code: keys.SetupCode()}
 }
 
 // sql runs a statement on the replica's database and scans one row into
@@ -103,6 +115,44 @@ func (b *backend) sql(t *testing.T, query string, dest []any, args ...any) {
 		return
 	}
 	dbtest.QueryRow(t, b.url, query, dest, args...)
+}
+
+// syncBuffer is a log sink safe for the handlers' goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// sandboxToken is the service token the fake sandboxes of the tests expect.
+const sandboxToken = "5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d"
+
+// withSandbox points the replica at a (fake) sandbox.
+func withSandbox(url string) func(*options) { return func(o *options) { o.sandboxURL = url } }
+
+// sandboxClient is the replica's sandbox client; without a URL it points at
+// a loopback port nothing listens on.
+func sandboxClient(t *testing.T, url string) *sandboxclient.Client {
+	t.Helper()
+	if url == "" {
+		url = "http://127.0.0.1:9" // discard port: connection refused
+	}
+	c, err := sandboxclient.New(url, sandboxToken, prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // response is a decoded answer.

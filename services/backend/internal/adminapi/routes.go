@@ -21,7 +21,9 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
 )
 
 // Deps is what the main listener serves with.
@@ -31,6 +33,8 @@ type Deps struct {
 	Auth    *auth.Service
 	Policy  *policy.Service
 	Servers *servers.Service
+	Secrets *secrets.Service
+	Tools   *tools.Service
 	Proxies peer.Proxies
 	// CookieAlwaysSecure is MCPBOX_COOKIE_SECURE=true (else: Secure over HTTPS).
 	CookieAlwaysSecure bool
@@ -75,6 +79,8 @@ func newAPI(d Deps) *echo.Echo {
 	a.POST("/sessions/revoke-all", h.endAllSessions, signedIn)
 	h.registerPolicy(v1)
 	h.registerServers(v1)
+	h.registerSecrets(v1)
+	h.registerTools(v1)
 	return e
 }
 
