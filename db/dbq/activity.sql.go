@@ -12,6 +12,31 @@ import (
 	"github.com/google/uuid"
 )
 
+const getActivity = `-- name: GetActivity :one
+SELECT id, seq, category, action, level, actor, message, server_id, tool_id, request_id, details, created_at
+FROM activity_log WHERE id = $1
+`
+
+func (q *Queries) GetActivity(ctx context.Context, id uuid.UUID) (ActivityLog, error) {
+	row := q.db.QueryRow(ctx, getActivity, id)
+	var i ActivityLog
+	err := row.Scan(
+		&i.ID,
+		&i.Seq,
+		&i.Category,
+		&i.Action,
+		&i.Level,
+		&i.Actor,
+		&i.Message,
+		&i.ServerID,
+		&i.ToolID,
+		&i.RequestID,
+		&i.Details,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
 const insertActivity = `-- name: InsertActivity :one
 
 INSERT INTO activity_log (category, action, level, actor, message, server_id, tool_id, request_id, details)
@@ -56,6 +81,164 @@ func (q *Queries) InsertActivity(ctx context.Context, arg InsertActivityParams) 
 	var i InsertActivityRow
 	err := row.Scan(&i.ID, &i.Seq, &i.CreatedAt)
 	return i, err
+}
+
+const listActivity = `-- name: ListActivity :many
+SELECT id, seq, category, action, level, actor, message, server_id, tool_id, request_id, details, created_at
+FROM activity_log
+WHERE ($1::text IS NULL OR category = $1::text)
+  AND ($2::text IS NULL OR level = $2::text)
+  AND ($3::text IS NULL OR action = $3::text)
+  AND ($4::text IS NULL OR CASE $4::text
+        WHEN 'admin' THEN actor LIKE 'admin:%'
+        WHEN 'llm_local' THEN actor = 'llm:local'
+        WHEN 'llm_remote' THEN actor LIKE 'llm:%' AND actor <> 'llm:local'
+        ELSE actor NOT LIKE 'admin:%' AND actor NOT LIKE 'llm:%' END)
+  AND ($5::uuid IS NULL OR server_id = $5::uuid)
+  AND ($6::uuid IS NULL OR tool_id = $6::uuid)
+  AND ($7::text IS NULL OR request_id = $7::text)
+  AND ($8::timestamptz IS NULL OR created_at >= $8::timestamptz)
+  AND ($9::timestamptz IS NULL OR created_at < $9::timestamptz)
+  AND ($10::text IS NULL OR message LIKE '%' || $10::text || '%' ESCAPE '\')
+  AND ($11::bigint IS NULL OR seq < $11::bigint)
+ORDER BY seq DESC
+LIMIT $12
+`
+
+type ListActivityParams struct {
+	Category  *string
+	Level     *string
+	Action    *string
+	ActorKind *string
+	ServerID  *uuid.UUID
+	ToolID    *uuid.UUID
+	RequestID *string
+	Since     *time.Time
+	Until     *time.Time
+	Q         *string
+	BeforeSeq *int64
+	MaxRows   int32
+}
+
+// ListActivity is GET /activity: newest first by seq, every filter optional
+// (actor_kind: admin, llm_local, llm_remote, system; q is a LIKE pattern the
+// caller escaped, matched literally with ESCAPE '\'), before_seq for the
+// next page.
+func (q *Queries) ListActivity(ctx context.Context, arg ListActivityParams) ([]ActivityLog, error) {
+	rows, err := q.db.Query(ctx, listActivity,
+		arg.Category,
+		arg.Level,
+		arg.Action,
+		arg.ActorKind,
+		arg.ServerID,
+		arg.ToolID,
+		arg.RequestID,
+		arg.Since,
+		arg.Until,
+		arg.Q,
+		arg.BeforeSeq,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ActivityLog{}
+	for rows.Next() {
+		var i ActivityLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.Category,
+			&i.Action,
+			&i.Level,
+			&i.Actor,
+			&i.Message,
+			&i.ServerID,
+			&i.ToolID,
+			&i.RequestID,
+			&i.Details,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listActivityAfter = `-- name: ListActivityAfter :many
+SELECT id, seq, category, action, level, actor, message, server_id, tool_id, request_id, details, created_at
+FROM activity_log
+WHERE seq > $1::bigint
+  AND ($2::text IS NULL OR category = $2::text)
+  AND ($3::text IS NULL OR level = $3::text)
+  AND ($4::uuid IS NULL OR server_id = $4::uuid)
+ORDER BY seq
+LIMIT $5
+`
+
+type ListActivityAfterParams struct {
+	AfterSeq int64
+	Category *string
+	Level    *string
+	ServerID *uuid.UUID
+	MaxRows  int32
+}
+
+// ListActivityAfter feeds the live stream (backend.md §14.2): rows after a
+// seq, oldest first, at most max_rows, with the stream's filters.
+func (q *Queries) ListActivityAfter(ctx context.Context, arg ListActivityAfterParams) ([]ActivityLog, error) {
+	rows, err := q.db.Query(ctx, listActivityAfter,
+		arg.AfterSeq,
+		arg.Category,
+		arg.Level,
+		arg.ServerID,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ActivityLog{}
+	for rows.Next() {
+		var i ActivityLog
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.Category,
+			&i.Action,
+			&i.Level,
+			&i.Actor,
+			&i.Message,
+			&i.ServerID,
+			&i.ToolID,
+			&i.RequestID,
+			&i.Details,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const maxActivitySeq = `-- name: MaxActivitySeq :one
+SELECT coalesce(max(seq), 0)::bigint FROM activity_log
+`
+
+func (q *Queries) MaxActivitySeq(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, maxActivitySeq)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const notifyActivity = `-- name: NotifyActivity :exec

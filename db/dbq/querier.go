@@ -13,6 +13,11 @@ import (
 
 type Querier interface {
 	ActiveSigningKey(ctx context.Context) (ActiveSigningKeyRow, error)
+	// ApprovalSummary counts what waits for review and what was decided in the
+	// last 7 days (GET /approvals/summary): approvals are tool approvals,
+	// approved requests and approved sources; rejections rejected tools and
+	// requests.
+	ApprovalSummary(ctx context.Context) (ApprovalSummaryRow, error)
 	// AuthenticateCookie finds an open cookie session by the sha256 of its id.
 	AuthenticateCookie(ctx context.Context, tokenHash []byte) (AuthenticateCookieRow, error)
 	// AuthenticateSession is the one indexed check of every authenticated request
@@ -42,6 +47,18 @@ type Querier interface {
 	// CreateServerSecret inserts a secret, with a sealed value or without one
 	// (value_enc NULL; value_set_at follows value_enc).
 	CreateServerSecret(ctx context.Context, arg CreateServerSecretParams) (CreateServerSecretRow, error)
+	// DeleteEndedSessions removes sessions expired or revoked more than a day
+	// ago; their refresh tokens cascade.
+	DeleteEndedSessions(ctx context.Context, batch int32) (int64, error)
+	DeleteExpiredOAuthFlows(ctx context.Context, batch int32) (int64, error)
+	// DeleteNetworkRequest deletes a network request.
+	DeleteNetworkRequest(ctx context.Context, id uuid.UUID) error
+	// Retention (backend.md §14.5): each statement deletes at most one batch.
+	DeleteOldActivity(ctx context.Context, arg DeleteOldActivityParams) (int64, error)
+	DeleteOldExecutions(ctx context.Context, arg DeleteOldExecutionsParams) (int64, error)
+	DeleteOldLoginAttempts(ctx context.Context, batch int32) (int64, error)
+	// DeletePackageRequest deletes a package request.
+	DeletePackageRequest(ctx context.Context, id uuid.UUID) error
 	DeleteRetiredSigningKeys(ctx context.Context) (int64, error)
 	// DeleteServer deletes a server; its tools (and their versions), secrets,
 	// external sources and network requests cascade (§4.3). It returns the row
@@ -57,11 +74,47 @@ type Querier interface {
 	// package requests before the tool goes (§4.3); approved ones stay and get
 	// tool_id NULL from their foreign key. It returns how many went.
 	DeleteToolRequests(ctx context.Context, id uuid.UUID) (DeleteToolRequestsRow, error)
+	// ExecutionBuckets counts the records (test runs excluded) of the last
+	// period_seconds in buckets of bin_seconds aligned with date_bin on the Unix
+	// epoch, from the bucket of now - period to the bucket of now inclusive,
+	// every bucket present (zero-filled, §14.3).
+	ExecutionBuckets(ctx context.Context, arg ExecutionBucketsParams) ([]ExecutionBucketsRow, error)
+	// ExecutionStats aggregates the records created in the last period_seconds
+	// (§14.3): test runs are counted only in test_runs. Callers are local, or a
+	// remote caller by email, else subject.
+	ExecutionStats(ctx context.Context, periodSeconds int32) (ExecutionStatsRow, error)
+	// FindApprovedNetworkRequest returns the approved request of a server for
+	// exactly (host, port), whoever made it.
+	FindApprovedNetworkRequest(ctx context.Context, arg FindApprovedNetworkRequestParams) (NetworkRequest, error)
+	// FindApprovedPackageRequest returns the approved request for a package.
+	FindApprovedPackageRequest(ctx context.Context, package_ string) (PackageRequest, error)
+	// FindNetworkRequest returns the newest request of a server for (host,
+	// port) in a state, made by a tool (tool_id) or by an admin (tool_id NULL).
+	FindNetworkRequest(ctx context.Context, arg FindNetworkRequestParams) (NetworkRequest, error)
+	// FindPackageRequest returns the newest request for a package in a state,
+	// made by a tool (tool_id) or by an admin (tool_id NULL).
+	FindPackageRequest(ctx context.Context, arg FindPackageRequestParams) (PackageRequest, error)
+	GetActivity(ctx context.Context, id uuid.UUID) (ActivityLog, error)
 	GetAdminUser(ctx context.Context, id uuid.UUID) (AdminUser, error)
 	// GetAdminUserByUsername finds a user case-insensitively (login).
 	GetAdminUserByUsername(ctx context.Context, username string) (AdminUser, error)
+	// GetExecution returns one record by id.
+	GetExecution(ctx context.Context, id uuid.UUID) (ExecutionRecord, error)
 	// GetLatestToolVersions returns the latest version of each given tool.
 	GetLatestToolVersions(ctx context.Context, toolIds []uuid.UUID) ([]ToolVersion, error)
+	// GetNetworkRequest returns a network request with its server's and tool's
+	// names (the NetworkRequest resource, §8.1).
+	GetNetworkRequest(ctx context.Context, id uuid.UUID) (GetNetworkRequestRow, error)
+	// GetNetworkRequestForUpdate locks a network request for a state change.
+	GetNetworkRequestForUpdate(ctx context.Context, id uuid.UUID) (NetworkRequest, error)
+	// GetPackageRequest returns a package request with its server's and tool's
+	// names (the PackageRequest resource, §8.1).
+	GetPackageRequest(ctx context.Context, id uuid.UUID) (GetPackageRequestRow, error)
+	// GetPackageRequestForUpdate locks a package request for a state change.
+	GetPackageRequestForUpdate(ctx context.Context, id uuid.UUID) (PackageRequest, error)
+	// GetPlanTool returns a tool with its server and, for an external tool, its
+	// source: everything a plan checks before reading the version (§9.4).
+	GetPlanTool(ctx context.Context, id uuid.UUID) (GetPlanToolRow, error)
 	// GetRevisions reads the catalog and policy revisions (backend.md §9.2).
 	GetRevisions(ctx context.Context) (GetRevisionsRow, error)
 	// GetSchemaFloor reads the schema floor of operations.md §6.2, raised only by
@@ -99,7 +152,15 @@ type Querier interface {
 	InsertActivity(ctx context.Context, arg InsertActivityParams) (InsertActivityRow, error)
 	// InsertAdminUser creates an admin (setup, import).
 	InsertAdminUser(ctx context.Context, arg InsertAdminUserParams) (AdminUser, error)
+	// InsertExecutionRecord stores one redacted record; a record whose id is
+	// already stored is left alone (idempotent ingestion, §9.6) and returns no
+	// row.
+	InsertExecutionRecord(ctx context.Context, arg InsertExecutionRecordParams) (int64, error)
 	InsertLoginAttempt(ctx context.Context, arg InsertLoginAttemptParams) error
+	// InsertNetworkRequest inserts a network request in the given state.
+	InsertNetworkRequest(ctx context.Context, arg InsertNetworkRequestParams) (uuid.UUID, error)
+	// InsertPackageRequest inserts a package request in the given state.
+	InsertPackageRequest(ctx context.Context, arg InsertPackageRequestParams) (uuid.UUID, error)
 	InsertRefreshToken(ctx context.Context, arg InsertRefreshTokenParams) error
 	// InsertSession opens a session; token_hash is set for cookie sessions only.
 	InsertSession(ctx context.Context, arg InsertSessionParams) (InsertSessionRow, error)
@@ -110,13 +171,61 @@ type Querier interface {
 	InsertTool(ctx context.Context, arg InsertToolParams) (uuid.UUID, error)
 	// InsertToolVersion appends a version (append-only table).
 	InsertToolVersion(ctx context.Context, arg InsertToolVersionParams) error
+	// ListActivity is GET /activity: newest first by seq, every filter optional
+	// (actor_kind: admin, llm_local, llm_remote, system; q is a LIKE pattern the
+	// caller escaped, matched literally with ESCAPE '\'), before_seq for the
+	// next page.
+	ListActivity(ctx context.Context, arg ListActivityParams) ([]ActivityLog, error)
+	// ListActivityAfter feeds the live stream (backend.md §14.2): rows after a
+	// seq, oldest first, at most max_rows, with the stream's filters.
+	ListActivityAfter(ctx context.Context, arg ListActivityAfterParams) ([]ActivityLog, error)
+	// ListApprovalTools is one page of the tool approval queue (GET
+	// /approvals/tools): tools in a review status (any when NULL) whose exposed
+	// name or server name contains q (case-insensitive), sorted by exposed name
+	// (server name, tool name, id) after the cursor. One row more than the page.
+	ListApprovalTools(ctx context.Context, arg ListApprovalToolsParams) ([]ListApprovalToolsRow, error)
 	// ListApprovedPackagesOf returns which of the given packages have an
 	// approved package request (§6.3).
 	ListApprovedPackagesOf(ctx context.Context, packages []string) ([]string, error)
+	// ListApprovedToolsForUpdate locks the tools with an approved version and
+	// returns their approved manifests, for the coverage re-evaluation of a
+	// revoked or deleted request (§6.3): the tools of one server (server_id),
+	// and/or those whose approved manifest names a package (package).
+	ListApprovedToolsForUpdate(ctx context.Context, arg ListApprovedToolsForUpdateParams) ([]ListApprovedToolsForUpdateRow, error)
+	// The gateway's catalog snapshot and call plans (backend.md §9.3, §9.4).
+	// ListCatalogEntries returns every tool of the installation with what the
+	// catalog needs to decide whether it is live (server status, enabled,
+	// approved version, source status; §9.3, §13.1) and, when it has an
+	// approved version, that version's content. Read it inside one snapshot
+	// with GetRevisions. The caller sorts by exposed name.
+	ListCatalogEntries(ctx context.Context) ([]ListCatalogEntriesRow, error)
+	// ListExecutions is GET /executions: newest first by seq, every filter
+	// optional. q is a case-insensitive literal substring of exposed_name or
+	// error; caller_email matches case-insensitively; since is inclusive, until
+	// exclusive (created_at); after_seq keeps only newer records (live tails);
+	// before_seq is the cursor position. The caller asks for one row more than
+	// the page to learn whether another follows.
+	ListExecutions(ctx context.Context, arg ListExecutionsParams) ([]ExecutionRecord, error)
+	// ListNetworkRequests is one page of GET /network-requests, newest first
+	// (created_at, id), below the cursor position when given; every filter is
+	// optional; q is a case-insensitive literal substring of the host, the
+	// tool's name or the server's name. One row more than the page.
+	ListNetworkRequests(ctx context.Context, arg ListNetworkRequestsParams) ([]ListNetworkRequestsRow, error)
+	// ListPackageRequests is one page of GET /package-requests, newest first
+	// (created_at, id), as ListNetworkRequests; q matches the package, the
+	// tool's name or the server's name.
+	ListPackageRequests(ctx context.Context, arg ListPackageRequestsParams) ([]ListPackageRequestsRow, error)
 	// ListServerApprovedHosts returns the approved network requests (host, port;
 	// port NULL = any port) of the given servers, from which a server's
 	// approved_hosts are derived (§6.5).
 	ListServerApprovedHosts(ctx context.Context, serverIds []uuid.UUID) ([]ListServerApprovedHostsRow, error)
+	// Execution records (backend.md §4.2, §8.2, §9.6, §12.3, §14.3). The table
+	// is append-only with soft references: tool_id and server_id are stored as
+	// sent and never joined for attribution (§16.6).
+	// ListServerSecretNamesWithValue returns the names of a server's secrets
+	// that hold a value, for the redaction of its execution records (§12.3);
+	// the values are opened by the secrets service.
+	ListServerSecretNamesWithValue(ctx context.Context, serverID uuid.UUID) ([]string, error)
 	// ListServerSecrets returns one page of a server's secrets sorted by (name,
 	// id), after the cursor position (after_name, after_id) when given. Names
 	// sort bytewise (COLLATE "C"), as in Go. The caller asks for one row more
@@ -172,6 +281,7 @@ type Querier interface {
 	// LoginFailuresByUsername returns the failure times for one username since a moment, oldest first.
 	LoginFailuresByUsername(ctx context.Context, arg LoginFailuresByUsernameParams) ([]time.Time, error)
 	MarkRefreshTokenUsed(ctx context.Context, id uuid.UUID) error
+	MaxActivitySeq(ctx context.Context) (int64, error)
 	// Notify sends a NOTIFY on channel with payload; PostgreSQL delivers it when
 	// the transaction commits, to every replica's LISTEN connection.
 	Notify(ctx context.Context, arg NotifyParams) error
@@ -180,16 +290,37 @@ type Querier interface {
 	NotifyActivity(ctx context.Context, seq int64) error
 	// RecordLogin stamps a successful login and, when given, the rehashed password.
 	RecordLogin(ctx context.Context, arg RecordLoginParams) error
+	// ReleaseBulkItem keeps a bulk item's changes.
+	ReleaseBulkItem(ctx context.Context) error
 	RetireSigningKeys(ctx context.Context) error
 	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)
 	// RevokeUserSession ends one session of a user (DELETE /auth/sessions/{id}).
 	RevokeUserSession(ctx context.Context, arg RevokeUserSessionParams) (int64, error)
 	RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) (int64, error)
+	// RollbackBulkItem undoes a failed bulk item.
+	RollbackBulkItem(ctx context.Context) error
+	// SavepointBulkItem opens the savepoint of one item of POST /approvals/bulk.
+	SavepointBulkItem(ctx context.Context) error
 	// ServerNameForSecrets returns a server's name (no lock), for reads.
 	ServerNameForSecrets(ctx context.Context, id uuid.UUID) (string, error)
+	// SessionStillOpen re-checks a long-lived request's session (the activity
+	// stream, every 60 s): open, unexpired, its user active.
+	SessionStillOpen(ctx context.Context, id uuid.UUID) (bool, error)
 	// SetAdminPassword stores a new hash and bumps password_version, which
 	// invalidates every access token of the user.
 	SetAdminPassword(ctx context.Context, arg SetAdminPasswordParams) (int32, error)
+	// SetNetworkRequestJustification updates the justification of a pending
+	// request asked for again (§6.2).
+	SetNetworkRequestJustification(ctx context.Context, arg SetNetworkRequestJustificationParams) error
+	// SetNetworkRequestStatus moves a network request to a state with its
+	// review columns.
+	SetNetworkRequestStatus(ctx context.Context, arg SetNetworkRequestStatusParams) error
+	// SetPackageRequestJustification updates the justification of a pending
+	// request asked for again (§6.2).
+	SetPackageRequestJustification(ctx context.Context, arg SetPackageRequestJustificationParams) error
+	// SetPackageRequestStatus moves a package request to a state with its
+	// review columns.
+	SetPackageRequestStatus(ctx context.Context, arg SetPackageRequestStatusParams) error
 	// SetServerSecretDescription changes a secret's description.
 	SetServerSecretDescription(ctx context.Context, arg SetServerSecretDescriptionParams) (SetServerSecretDescriptionRow, error)
 	// SetServerSecretValue sets (value_enc non-NULL) or clears (NULL) a secret's
@@ -205,6 +336,12 @@ type Querier interface {
 	// SetToolReview records a new latest version and the review state it
 	// leads to (§6.1): every review and approval column is written as given.
 	SetToolReview(ctx context.Context, arg SetToolReviewParams) error
+	// Tool approvals and network and package requests (backend.md §6.1–§6.3,
+	// §8.2).
+	// SetToolReviewState writes every review and approval column of a tool as
+	// given (§6.1): submit, approve, reject, revoke. latest_version is not
+	// touched; the caller holds the row lock (GetToolForUpdate).
+	SetToolReviewState(ctx context.Context, arg SetToolReviewStateParams) error
 	// SigningKeys returns every key that still verifies: the active one and
 	// those retired less than 8 days ago.
 	SigningKeys(ctx context.Context) ([]SigningKeysRow, error)

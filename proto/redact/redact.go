@@ -11,6 +11,10 @@
 // (so a secret inside a longer base64 value, such as a Basic authorization
 // header, is found); lower- and upper-case hex. All forms are replaced in one
 // pass, longest first.
+//
+// SensitiveKey is the sensitive-key rule of backend.md §12.3 step 2, which
+// the gateway and the backend share (gateway.md §9): the value of such a key
+// in a tool call's arguments is replaced by Redacted.
 package redact
 
 import (

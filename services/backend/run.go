@@ -13,12 +13,17 @@ import (
 	"github.com/mcpbox/mcpbox/proto/lifecycle"
 	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/proto/servicetoken"
+	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
 	"github.com/mcpbox/mcpbox/services/backend/internal/adminapi"
+	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
+	"github.com/mcpbox/mcpbox/services/backend/internal/catalog"
 	"github.com/mcpbox/mcpbox/services/backend/internal/config"
 	"github.com/mcpbox/mcpbox/services/backend/internal/events"
+	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
 	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/retention"
 	"github.com/mcpbox/mcpbox/services/backend/internal/revision"
 	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
@@ -84,7 +89,24 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	// Startup step 6: the dedicated LISTEN connection feeds the event streams
 	// (backend.md §9.2); mcpbox_activity is received for the activity stream.
 	hub := events.New(store, reg, log, events.Options{})
-	listener, err := store.Listen(ctx, hub.Listen(revision.ChannelActivity))
+	// The same connection wakes this replica's activity streams (§14.2); a
+	// reconnection wakes them too, since notifications may have been lost.
+	broker := activity.NewBroker()
+	opts := hub.Listen(revision.ChannelActivity)
+	onNotify, onUp := opts.OnNotify, opts.OnUp
+	opts.OnNotify = func(n db.Notification) {
+		if n.Channel == revision.ChannelActivity {
+			broker.Notify()
+		}
+		onNotify(n)
+	}
+	opts.OnUp = func() {
+		broker.Notify()
+		if onUp != nil {
+			onUp()
+		}
+	}
+	listener, err := store.Listen(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -96,6 +118,18 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 		hub.Close()
 	})
 	defer stopStreams()
+	// Startup step 6 also starts the retention job (backend.md §14.5).
+	policySvc := policy.New(store)
+	go retention.New(store, func(ctx context.Context) (int, error) {
+		p, _, err := policySvc.Current(ctx)
+		return p.LogRetentionDays, err
+	}, reg, log).Run(ctx)
+	secretsSvc := secrets.New(store, keys)
+	executionsSvc := executions.New(store, secretsSvc)
+	if err := executionsSvc.Instrument(reg, log); err != nil {
+		return err
+	}
+	catalogSvc := catalog.New(store, secretsSvc, policySvc).WithLogger(log)
 	health := httpserve.NewHealth(
 		httpserve.Check{Name: "database", Fn: store.Ping},
 		httpserve.Check{Name: "schema", Fn: func(ctx context.Context) error {
@@ -115,9 +149,9 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 		httpserve.Listener{
 			Name: "main", Addr: cfg.Listen, WriteTimeout: config.WriteTimeout,
 			Handler: httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(adminapi.Deps{
-				Log: log, Health: health, Auth: authn, Proxies: proxies,
-				Policy: policy.New(store), Servers: servers.New(store), Secrets: secrets.New(store, keys),
-				Tools:              tools.New(store, sandbox),
+				Log: log, Store: store, Activity: broker, Health: health, Auth: authn, Proxies: proxies,
+				Policy: policySvc, Servers: servers.New(store), Secrets: secretsSvc,
+				Tools: tools.New(store, sandbox), Approvals: approvals.New(store), Executions: executionsSvc,
 				CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
 			})),
 		},
@@ -126,7 +160,8 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 			// sets per-route deadlines.
 			Name: "internal", Addr: cfg.InternalListen,
 			Handler: httpserve.Handler(log, "internal", obs.KeepValid, internalapi.Routes(internalapi.Deps{
-				Log: log, Health: health, Metrics: reg, Tokens: tokens, Events: hub, Policy: policy.New(store),
+				Log: log, Health: health, Metrics: reg, Tokens: tokens, Events: hub, Policy: policySvc,
+				Catalog: catalogSvc.CatalogHandler(), Plan: catalogSvc.PlanHandler(), Executions: executionsSvc.IngestHandler(),
 			})),
 		})
 }

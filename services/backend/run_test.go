@@ -60,8 +60,10 @@ func TestRunMigratesAndServesBothListeners(t *testing.T) {
 	if code, body := lifecycletest.Get(t, internal+proto.PathInternalCatalog); code != 401 || !strings.Contains(body, `"code":"unauthenticated"`) {
 		t.Errorf("internal without token: %d %s", code, body)
 	}
-	if code, _ := lifecycletest.Get(t, internal+proto.PathInternalCatalog, proto.HeaderServiceToken, backendToken); code != 501 {
-		t.Errorf("internal with token: %d", code)
+	// BE-91 (catalog and metrics part; manage is not built yet): the same
+	// requests the main listener refuses are served here.
+	if code, body := lifecycletest.Get(t, internal+proto.PathInternalCatalog, proto.HeaderServiceToken, backendToken); code != 200 || !strings.Contains(body, `"revision"`) {
+		t.Errorf("internal catalog with token: %d %s", code, body)
 	}
 	if code, body := lifecycletest.Get(t, internal+"/metrics"); code != 200 || !strings.Contains(body, "mcpbox_backend_build_info{") {
 		t.Errorf("internal /metrics: %d", code)

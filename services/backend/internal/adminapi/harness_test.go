@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,8 +21,11 @@ import (
 	"github.com/mcpbox/mcpbox/proto/httpserve"
 	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/services/backend/internal/accesstoken"
+	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
 	"github.com/mcpbox/mcpbox/services/backend/internal/adminapi"
+	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
+	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
 	"github.com/mcpbox/mcpbox/services/backend/internal/password"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
@@ -53,6 +57,8 @@ type backend struct {
 type options struct {
 	hasher  *password.Hasher
 	cfgMore func(*adminapi.Deps)
+	// streamPing and streamRecheck shorten the activity stream's timers.
+	streamPing, streamRecheck time.Duration
 	// sandboxURL is the sandbox the replica calls (a fake in the tools
 	// tests); empty: a closed loopback port, so every call is unavailable.
 	sandboxURL string
@@ -94,10 +100,24 @@ func replica(t *testing.T, url string, opts ...func(*options)) *backend {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d := adminapi.Deps{
-		Log: log, Health: httpserve.NewHealth(), Auth: svc, Proxies: proxies,
+		Log: log, Store: store, Health: httpserve.NewHealth(), Auth: svc, Proxies: proxies,
 		Policy: policy.New(store), Servers: servers.New(store), Secrets: secrets.New(store, keys),
-		Tools: tools.New(store, sandboxClient(t, o.sandboxURL)),
+		Tools: tools.New(store, sandboxClient(t, o.sandboxURL)), Approvals: approvals.New(store),
 	}
+	d.Executions = executions.New(store, d.Secrets)
+	// The activity streams are woken by this replica's own LISTEN
+	// connection, as in the backend (run.go).
+	d.Activity = activity.NewBroker()
+	d.StreamPing, d.StreamRecheck = o.streamPing, o.streamRecheck
+	listener, err := store.Listen(t.Context(), db.ListenOptions{
+		Channels: []string{"mcpbox_activity"},
+		OnNotify: func(db.Notification) { d.Activity.Notify() },
+		OnUp:     d.Activity.Notify,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(listener.Close)
 	if o.cfgMore != nil {
 		o.cfgMore(&d)
 	}

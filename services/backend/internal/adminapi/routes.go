@@ -13,12 +13,17 @@ package adminapi
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v5"
 
+	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/httpserve"
+	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
+	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
+	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
@@ -28,14 +33,22 @@ import (
 
 // Deps is what the main listener serves with.
 type Deps struct {
-	Log     *slog.Logger
-	Health  *httpserve.Health
-	Auth    *auth.Service
-	Policy  *policy.Service
-	Servers *servers.Service
-	Secrets *secrets.Service
-	Tools   *tools.Service
-	Proxies peer.Proxies
+	Log   *slog.Logger
+	Store *db.Store // read-only lists that need no service (activity)
+	// Activity wakes the live activity streams on NOTIFY mcpbox_activity.
+	Activity *activity.Broker
+	// StreamPing and StreamRecheck override the stream's 15 s ping and 60 s
+	// session re-check (tests); zero keeps them.
+	StreamPing, StreamRecheck time.Duration
+	Health                    *httpserve.Health
+	Auth                      *auth.Service
+	Policy                    *policy.Service
+	Servers                   *servers.Service
+	Secrets                   *secrets.Service
+	Tools                     *tools.Service
+	Approvals                 *approvals.Service
+	Executions                *executions.Service
+	Proxies                   peer.Proxies
 	// CookieAlwaysSecure is MCPBOX_COOKIE_SECURE=true (else: Secure over HTTPS).
 	CookieAlwaysSecure bool
 	// PublicOrigin is MCPBOX_PUBLIC_ORIGIN ("" = the request's own origin).
@@ -81,6 +94,9 @@ func newAPI(d Deps) *echo.Echo {
 	h.registerServers(v1)
 	h.registerSecrets(v1)
 	h.registerTools(v1)
+	h.registerApprovals(v1)
+	h.registerExecutions(v1)
+	h.registerActivity(v1)
 	return e
 }
 

@@ -253,3 +253,9 @@ func (s *Service) EndAllSessions(ctx context.Context, p Principal, requestID str
 		})
 	})
 }
+
+// StillOpen re-checks the principal's session for a long-lived request:
+// open, unexpired, its user active (the activity stream, every 60 s).
+func (s *Service) StillOpen(ctx context.Context, p Principal) (bool, error) {
+	return s.store.SessionStillOpen(ctx, p.SessionID)
+}

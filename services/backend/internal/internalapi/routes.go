@@ -34,6 +34,10 @@ type Deps struct {
 	// Events streams GET /internal/v1/events (an *events.Hub).
 	Events http.Handler
 	Policy PolicySource
+	// Catalog, Plan and Executions serve GET /internal/v1/catalog, GET
+	// /internal/v1/tools/{id}/plan and POST /internal/v1/executions; nil
+	// answers 501 until they are built.
+	Catalog, Plan, Executions http.Handler
 }
 
 // Routes lists every route of the internal listener with its guard.
@@ -43,14 +47,17 @@ func Routes(d Deps) *http.ServeMux {
 	h := handlers{log: d.Log, policy: d.Policy}
 	mux.Handle("GET "+proto.PathInternalEvents, d.Tokens.Guard(d.Events))
 	mux.Handle("GET "+proto.PathInternalPolicy, d.Tokens.Guard(http.HandlerFunc(h.getPolicy)))
-	// Not built yet: 501 behind the token guard, so the contract and its guard are in place.
-	for _, pattern := range []string{
-		"GET " + proto.PathInternalCatalog,
-		"GET " + proto.PathInternalPlan,
-		"POST " + proto.PathInternalManage,
-		"POST " + proto.PathInternalExecutions,
+	for pattern, handler := range map[string]http.Handler{
+		"GET " + proto.PathInternalCatalog:     d.Catalog,
+		"GET " + proto.PathInternalPlan:        d.Plan,
+		"POST " + proto.PathInternalExecutions: d.Executions,
+		// Not built yet: 501 behind the token guard, so the contract and its guard are in place.
+		"POST " + proto.PathInternalManage: nil,
 	} {
-		mux.Handle(pattern, d.Tokens.Guard(http.HandlerFunc(httpserve.NotImplemented)))
+		if handler == nil {
+			handler = http.HandlerFunc(httpserve.NotImplemented)
+		}
+		mux.Handle(pattern, d.Tokens.Guard(handler))
 	}
 	mux.HandleFunc("/", httpserve.NotFound)
 	return mux
