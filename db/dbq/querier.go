@@ -29,6 +29,12 @@ type Querier interface {
 	// BumpPolicyRevision is called in the transaction that changes a policy
 	// setting; it returns the new revision.
 	BumpPolicyRevision(ctx context.Context) (int64, error)
+	// Queries of `backend rekey` and `backend migrate check` (backend.md §3, §12.1): every
+	// ciphertext column, counted by the key id in its header and re-encrypted one row at a time.
+	// CiphertextKeyIDs counts, per key id and table, the rows holding at least one ciphertext sealed
+	// with that key id (the second header byte, backend.md §12.1; 0 for a value too short to carry a
+	// header). The encryption key check is a settings row whose value is a base64 JSON string.
+	CiphertextKeyIDs(ctx context.Context) ([]CiphertextKeyIDsRow, error)
 	// Admin users, sessions, refresh tokens, login attempts and signing keys (backend.md §7).
 	// CountAdminUsers is 0 until first-run setup (GET /auth/status).
 	CountAdminUsers(ctx context.Context) (int64, error)
@@ -47,6 +53,22 @@ type Querier interface {
 	// CreateServerSecret inserts a secret, with a sealed value or without one
 	// (value_enc NULL; value_set_at follows value_enc).
 	CreateServerSecret(ctx context.Context, arg CreateServerSecretParams) (CreateServerSecretRow, error)
+	// The dashboard's counts, top tools and recent failures (backend.md §14.3).
+	// The execution figures and buckets are the executions queries'
+	// (ExecutionStats, ExecutionBuckets).
+	// DashboardCounts counts the servers, the tools, the live tools (approved,
+	// enabled, server running and, for an external tool, a usable source:
+	// active or error, §13.1) and what waits for review.
+	DashboardCounts(ctx context.Context) (DashboardCountsRow, error)
+	// DashboardRecentFailures returns the row_limit newest failed executions
+	// (test runs excluded) created in the last period_seconds, with the first
+	// 200 characters of their error.
+	DashboardRecentFailures(ctx context.Context, arg DashboardRecentFailuresParams) ([]DashboardRecentFailuresRow, error)
+	// DashboardTopTools returns the row_limit tools with the most executions
+	// (test runs excluded) created in the last period_seconds, most first. A
+	// tool is its tool_id, named by its newest record; records whose tool is
+	// gone (no tool_id) are grouped by exposed name.
+	DashboardTopTools(ctx context.Context, arg DashboardTopToolsParams) ([]DashboardTopToolsRow, error)
 	// DeleteEndedSessions removes sessions expired or revoked more than a day
 	// ago; their refresh tokens cascade.
 	DeleteEndedSessions(ctx context.Context, batch int32) (int64, error)
@@ -184,6 +206,9 @@ type Querier interface {
 	// name or server name contains q (case-insensitive), sorted by exposed name
 	// (server name, tool name, id) after the cursor. One row more than the page.
 	ListApprovalTools(ctx context.Context, arg ListApprovalToolsParams) ([]ListApprovalToolsRow, error)
+	// ListApprovedPackages returns the approved packages (GET /packages),
+	// sorted.
+	ListApprovedPackages(ctx context.Context) ([]string, error)
 	// ListApprovedPackagesOf returns which of the given packages have an
 	// approved package request (§6.3).
 	ListApprovedPackagesOf(ctx context.Context, packages []string) ([]string, error)
@@ -290,6 +315,23 @@ type Querier interface {
 	NotifyActivity(ctx context.Context, seq int64) error
 	// RecordLogin stamps a successful login and, when given, the rehashed password.
 	RecordLogin(ctx context.Context, arg RecordLoginParams) error
+	// RekeyExternalSourceIDs lists the external MCP sources that hold OAuth ciphertexts.
+	RekeyExternalSourceIDs(ctx context.Context) ([]uuid.UUID, error)
+	RekeyLockExternalSource(ctx context.Context, id uuid.UUID) (RekeyLockExternalSourceRow, error)
+	RekeyLockOAuthFlow(ctx context.Context, stateHash []byte) (RekeyLockOAuthFlowRow, error)
+	// RekeyLockServerSecret locks a secret's row and returns what its purpose is made of.
+	RekeyLockServerSecret(ctx context.Context, id uuid.UUID) (RekeyLockServerSecretRow, error)
+	RekeyLockSigningKey(ctx context.Context, kid string) ([]byte, error)
+	// RekeyOAuthFlowIDs lists the pending OAuth flows by state hash.
+	RekeyOAuthFlowIDs(ctx context.Context) ([][]byte, error)
+	// RekeyServerSecretIDs lists the secrets that hold a value.
+	RekeyServerSecretIDs(ctx context.Context) ([]uuid.UUID, error)
+	RekeySetExternalSource(ctx context.Context, arg RekeySetExternalSourceParams) error
+	RekeySetOAuthFlow(ctx context.Context, arg RekeySetOAuthFlowParams) error
+	RekeySetServerSecret(ctx context.Context, arg RekeySetServerSecretParams) error
+	RekeySetSigningKey(ctx context.Context, arg RekeySetSigningKeyParams) error
+	// RekeySigningKeyIDs lists every JWT signing key, retired ones included.
+	RekeySigningKeyIDs(ctx context.Context) ([]string, error)
 	// ReleaseBulkItem keeps a bulk item's changes.
 	ReleaseBulkItem(ctx context.Context) error
 	RetireSigningKeys(ctx context.Context) error

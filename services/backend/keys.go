@@ -22,9 +22,17 @@ func openKeyring(cfg config.Store) (*seal.Keyring, error) {
 	return seal.New(cfg.KeyID, string(cfg.EncryptionKey), string(cfg.OldKeys))
 }
 
-// checkKey is startup step 4 (backend.md §3): the stored key-check value
-// must open with the configured keys; on first start it is created.
+// checkKey is startup step 4 (backend.md §3): every key id a ciphertext
+// uses must be configured, and the stored key-check value must open with the
+// configured keys; on first start it is created.
 func checkKey(ctx context.Context, log *slog.Logger, store *db.Store, keys *seal.Keyring) error {
+	counts, err := ciphertextKeyIDs(ctx, store)
+	if err != nil {
+		return err
+	}
+	if err := unconfiguredKeyIDs(counts, keys); err != nil {
+		return err
+	}
 	row, err := store.GetSetting(ctx, keyCheckSetting)
 	if errors.Is(err, db.ErrNotFound) {
 		ct, err := keys.NewKeyCheck()

@@ -4,6 +4,9 @@
 //
 //	backend [serve]                   migrate (unless disabled), then serve
 //	backend migrate [up|status|check|down [--force]]
+//	backend rekey                     re-encrypt every ciphertext with the current key
+//	backend rotate-jwt-key            new signing key; the old one verifies until its tokens expire
+//	backend reset-password <username> read a new password from stdin, sign every session out
 //	backend config-doc | healthcheck
 package main
 

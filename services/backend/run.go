@@ -18,6 +18,7 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
 	"github.com/mcpbox/mcpbox/services/backend/internal/catalog"
 	"github.com/mcpbox/mcpbox/services/backend/internal/config"
+	"github.com/mcpbox/mcpbox/services/backend/internal/dashboard"
 	"github.com/mcpbox/mcpbox/services/backend/internal/events"
 	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
 	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
@@ -28,17 +29,21 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
 )
 
 const service = "backend"
 
-// run is the backend's command line: serve (default), migrate, config-doc,
-// healthcheck. See main.go.
+// run is the backend's command line: serve (default), migrate, rekey,
+// rotate-jwt-key, reset-password, config-doc, healthcheck. See main.go.
 func run(ctx context.Context, args, environ []string, stdout io.Writer) error {
 	return lifecycle.Service{
 		ConfigDoc: config.Doc, HealthAddr: config.ListenAddr, Serve: serve,
-		Extra: map[string]lifecycle.Command{"migrate": migrate},
+		Extra: map[string]lifecycle.Command{
+			"migrate": migrate, "rekey": rekey, "rotate-jwt-key": rotateJWTKey,
+			"reset-password": resetPasswordOnTerminal,
+		},
 	}.Run(ctx, args, environ, stdout)
 }
 
@@ -152,6 +157,8 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 				Log: log, Store: store, Activity: broker, Health: health, Auth: authn, Proxies: proxies,
 				Policy: policySvc, Servers: servers.New(store), Secrets: secretsSvc,
 				Tools: tools.New(store, sandbox), Approvals: approvals.New(store), Executions: executionsSvc,
+				Dashboard:          dashboard.New(store, executionsSvc, sandbox).WithStatus(listener.Up, hub.Subscribers),
+				TestRuns:           testrun.New(store, sandbox, catalogSvc, secretsSvc, policySvc, executionsSvc, cfg.TestRunConc),
 				CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
 			})),
 		},

@@ -373,7 +373,7 @@ func TestAPIErrorShapes(t *testing.T) {
 	b := newBackend(t)
 	b.setup(t)
 	tok := b.login(t)
-	r := b.call(t, http.MethodGet, "/api/v1/dashboard", nil, bearer(tok)...)
+	r := b.call(t, http.MethodGet, "/api/v1/export", nil, bearer(tok)...)
 	wantError(t, r, http.StatusNotImplemented, proto.CodeNotImplemented)
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, b.srv.URL+"/api/v1/auth/login", strings.NewReader(`{"username":"a"`))
 	req.Header.Set("Content-Type", "application/json")

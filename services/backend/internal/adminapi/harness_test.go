@@ -25,6 +25,8 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/adminapi"
 	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
+	"github.com/mcpbox/mcpbox/services/backend/internal/catalog"
+	"github.com/mcpbox/mcpbox/services/backend/internal/dashboard"
 	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
 	"github.com/mcpbox/mcpbox/services/backend/internal/password"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
@@ -33,6 +35,7 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/seal"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
 )
 
@@ -102,9 +105,13 @@ func replica(t *testing.T, url string, opts ...func(*options)) *backend {
 	d := adminapi.Deps{
 		Log: log, Store: store, Health: httpserve.NewHealth(), Auth: svc, Proxies: proxies,
 		Policy: policy.New(store), Servers: servers.New(store), Secrets: secrets.New(store, keys),
-		Tools: tools.New(store, sandboxClient(t, o.sandboxURL)), Approvals: approvals.New(store),
+		Approvals: approvals.New(store),
 	}
 	d.Executions = executions.New(store, d.Secrets)
+	sandbox := sandboxClient(t, o.sandboxURL)
+	d.Tools = tools.New(store, sandbox)
+	d.Dashboard = dashboard.New(store, d.Executions, sandbox)
+	d.TestRuns = testrun.New(store, sandbox, catalog.New(store, d.Secrets, d.Policy), d.Secrets, d.Policy, d.Executions, 4)
 	// The activity streams are woken by this replica's own LISTEN
 	// connection, as in the backend (run.go).
 	d.Activity = activity.NewBroker()

@@ -23,11 +23,13 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
 	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
+	"github.com/mcpbox/mcpbox/services/backend/internal/dashboard"
 	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
 )
 
@@ -48,6 +50,8 @@ type Deps struct {
 	Tools                     *tools.Service
 	Approvals                 *approvals.Service
 	Executions                *executions.Service
+	Dashboard                 *dashboard.Service
+	TestRuns                  *testrun.Service
 	Proxies                   peer.Proxies
 	// CookieAlwaysSecure is MCPBOX_COOKIE_SECURE=true (else: Secure over HTTPS).
 	CookieAlwaysSecure bool
@@ -97,6 +101,8 @@ func newAPI(d Deps) *echo.Echo {
 	h.registerApprovals(v1)
 	h.registerExecutions(v1)
 	h.registerActivity(v1)
+	h.registerDashboard(v1)
+	h.registerTestRuns(v1)
 	return e
 }
 

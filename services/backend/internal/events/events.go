@@ -205,6 +205,13 @@ func (h *Hub) Notify(n db.Notification) {
 	}
 }
 
+// Subscribers is the number of open streams (GET /api/v1/system/status).
+func (h *Hub) Subscribers() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
 // subscribe opens a stream, or returns false while the LISTEN connection is
 // down or after Close.
 func (h *Hub) subscribe() (*subscriber, bool) {
