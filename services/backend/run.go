@@ -22,6 +22,7 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/events"
 	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
 	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
+	"github.com/mcpbox/mcpbox/services/backend/internal/manage"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
 	"github.com/mcpbox/mcpbox/services/backend/internal/retention"
@@ -135,6 +136,8 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 		return err
 	}
 	catalogSvc := catalog.New(store, secretsSvc, policySvc).WithLogger(log)
+	serversSvc, toolsSvc, approvalsSvc := servers.New(store), tools.New(store, sandbox), approvals.New(store)
+	testRunsSvc := testrun.New(store, sandbox, catalogSvc, secretsSvc, policySvc, executionsSvc, cfg.TestRunConc)
 	health := httpserve.NewHealth(
 		httpserve.Check{Name: "database", Fn: store.Ping},
 		httpserve.Check{Name: "schema", Fn: func(ctx context.Context) error {
@@ -155,10 +158,10 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 			Name: "main", Addr: cfg.Listen, WriteTimeout: config.WriteTimeout,
 			Handler: httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(adminapi.Deps{
 				Log: log, Store: store, Activity: broker, Health: health, Auth: authn, Proxies: proxies,
-				Policy: policySvc, Servers: servers.New(store), Secrets: secretsSvc,
-				Tools: tools.New(store, sandbox), Approvals: approvals.New(store), Executions: executionsSvc,
+				Policy: policySvc, Servers: serversSvc, Secrets: secretsSvc,
+				Tools: toolsSvc, Approvals: approvalsSvc, Executions: executionsSvc,
 				Dashboard:          dashboard.New(store, executionsSvc, sandbox).WithStatus(listener.Up, hub.Subscribers),
-				TestRuns:           testrun.New(store, sandbox, catalogSvc, secretsSvc, policySvc, executionsSvc, cfg.TestRunConc),
+				TestRuns:           testRunsSvc,
 				CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
 			})),
 		},
@@ -169,6 +172,10 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 			Handler: httpserve.Handler(log, "internal", obs.KeepValid, internalapi.Routes(internalapi.Deps{
 				Log: log, Health: health, Metrics: reg, Tokens: tokens, Events: hub, Policy: policySvc,
 				Catalog: catalogSvc.CatalogHandler(), Plan: catalogSvc.PlanHandler(), Executions: executionsSvc.IngestHandler(),
+				Manage: manage.New(manage.Deps{
+					Store: store, Policy: policySvc, Servers: serversSvc, Tools: toolsSvc, Secrets: secretsSvc,
+					Approvals: approvalsSvc, TestRuns: testRunsSvc, Executions: executionsSvc, Logger: log,
+				}).Handler(),
 			})),
 		})
 }

@@ -60,10 +60,17 @@ func TestRunMigratesAndServesBothListeners(t *testing.T) {
 	if code, body := lifecycletest.Get(t, internal+proto.PathInternalCatalog); code != 401 || !strings.Contains(body, `"code":"unauthenticated"`) {
 		t.Errorf("internal without token: %d %s", code, body)
 	}
-	// BE-91 (catalog and metrics part; manage is not built yet): the same
-	// requests the main listener refuses are served here.
+	// BE-91: the same requests the main listener refuses are served here.
 	if code, body := lifecycletest.Get(t, internal+proto.PathInternalCatalog, proto.HeaderServiceToken, backendToken); code != 200 || !strings.Contains(body, `"revision"`) {
 		t.Errorf("internal catalog with token: %d %s", code, body)
+	}
+	var listed struct {
+		OK bool `json:"ok"`
+	}
+	if code := postJSONWith(t, internal+"/internal/v1/manage/mcpbox_list_servers", map[string]any{
+		"arguments": map[string]any{}, "caller": map[string]any{"kind": "local"},
+	}, &listed, proto.HeaderServiceToken, backendToken); code != 200 || !listed.OK {
+		t.Errorf("internal manage with token: %d %+v", code, listed)
 	}
 	if code, body := lifecycletest.Get(t, internal+"/metrics"); code != 200 || !strings.Contains(body, "mcpbox_backend_build_info{") {
 		t.Errorf("internal /metrics: %d", code)
@@ -203,6 +210,12 @@ func TestBE60_StartupKeysAndSetupCode(t *testing.T) {
 // postJSON posts body to url and decodes the JSON answer into out.
 func postJSON(t *testing.T, url string, body, out any) int {
 	t.Helper()
+	return postJSONWith(t, url, body, out)
+}
+
+// postJSONWith is postJSON with header name, value pairs.
+func postJSONWith(t *testing.T, url string, body, out any, header ...string) int {
+	t.Helper()
 	raw, err := json.Marshal(body)
 	if err != nil {
 		t.Fatal(err)
@@ -212,6 +225,9 @@ func postJSON(t *testing.T, url string, body, out any) int {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
 	if err != nil {
 		t.Fatal(err)

@@ -34,10 +34,10 @@ type Deps struct {
 	// Events streams GET /internal/v1/events (an *events.Hub).
 	Events http.Handler
 	Policy PolicySource
-	// Catalog, Plan and Executions serve GET /internal/v1/catalog, GET
-	// /internal/v1/tools/{id}/plan and POST /internal/v1/executions; nil
-	// answers 501 until they are built.
-	Catalog, Plan, Executions http.Handler
+	// Catalog, Plan, Executions and Manage serve GET /internal/v1/catalog,
+	// GET /internal/v1/tools/{id}/plan, POST /internal/v1/executions and
+	// POST /internal/v1/manage/{tool}; nil answers 501 until built.
+	Catalog, Plan, Executions, Manage http.Handler
 }
 
 // Routes lists every route of the internal listener with its guard.
@@ -51,8 +51,7 @@ func Routes(d Deps) *http.ServeMux {
 		"GET " + proto.PathInternalCatalog:     d.Catalog,
 		"GET " + proto.PathInternalPlan:        d.Plan,
 		"POST " + proto.PathInternalExecutions: d.Executions,
-		// Not built yet: 501 behind the token guard, so the contract and its guard are in place.
-		"POST " + proto.PathInternalManage: nil,
+		"POST " + proto.PathInternalManage:     d.Manage,
 	} {
 		if handler == nil {
 			handler = http.HandlerFunc(httpserve.NotImplemented)
