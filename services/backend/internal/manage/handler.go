@@ -78,6 +78,11 @@ func (s *Service) operations() map[proto.ManagementTool]operation {
 		proto.MgmtRequestNetworkAccess: {
 			args: []string{"tool_id", "host", "port", "justification"}, run: s.requestNetworkAccess,
 		},
+		proto.MgmtValidateCode:        {args: []string{"code"}, run: s.validateCode},
+		proto.MgmtListToolVersions:    {args: []string{"tool_id", "cursor", "limit"}, run: s.listToolVersions},
+		proto.MgmtRollbackTool:        {args: []string{"tool_id", "version"}, run: s.rollbackTool},
+		proto.MgmtGetToolStatus:       {args: []string{"tool_id"}, run: s.getToolStatus},
+		proto.MgmtListPendingRequests: {args: []string{"cursor", "limit"}, run: s.listPendingRequests},
 	}
 }
 

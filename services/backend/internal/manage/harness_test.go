@@ -41,6 +41,16 @@ type fakeSandbox struct {
 	mu    sync.Mutex
 	calls map[string]int
 	srv   *httptest.Server
+	// analysis, when set, answers an analyze request for the code
+	// instead of okAnswer.
+	analysis func(code string) proto.AnalyzeResponse
+}
+
+// setAnalysis makes the fake answer analyze requests with fn.
+func (f *fakeSandbox) setAnalysis(fn func(code string) proto.AnalyzeResponse) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.analysis = fn
 }
 
 func okAnswer() proto.AnalyzeResponse {
@@ -58,6 +68,7 @@ func newFakeSandbox(t *testing.T) *fakeSandbox {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.calls[r.URL.Path]++
+		analysis := f.analysis
 		f.mu.Unlock()
 		if r.Method != http.MethodPost || r.Header.Get(proto.HeaderServiceToken) != sandboxToken {
 			http.NotFound(w, r)
@@ -66,7 +77,12 @@ func newFakeSandbox(t *testing.T) *fakeSandbox {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case proto.PathSandboxAnalyze:
-			_ = json.NewEncoder(w).Encode(okAnswer())
+			var req proto.AnalyzeRequest
+			if analysis == nil || json.NewDecoder(r.Body).Decode(&req) != nil {
+				_ = json.NewEncoder(w).Encode(okAnswer())
+				return
+			}
+			_ = json.NewEncoder(w).Encode(analysis(req.Code))
 		case proto.PathSandboxExecute:
 			_ = json.NewEncoder(w).Encode(proto.ExecuteResponse{
 				OK: true, Result: json.RawMessage(`"hello"`), ContentText: "hello", Stdout: "ran\n", DurationMS: 3,
