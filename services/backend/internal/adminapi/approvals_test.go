@@ -86,6 +86,11 @@ func TestBE40_ApproveGrantsUncoveredHostsAndPackages(t *testing.T) {
 	tool := b.newTool(t, auth, sid, "forecast", map[string]any{
 		"code": "package tool\n// xml\nfunc Main() {}\n", "hosts": []string{"api.example.com:443", "other.example.com"},
 	})
+	// Drop the automatic requests of version 1 (§6.2) for api.example.com
+	// and the package, so approve inserts them; other.example.com keeps its
+	// pending request.
+	b.sql(t, `DELETE FROM network_requests WHERE host = 'api.example.com'`, nil)
+	b.sql(t, `DELETE FROM package_requests`, nil)
 	// A pending request of the tool for one of the hosts is approved, not duplicated.
 	id, _ := uuid.Parse(tool["id"].(string))
 	pending, err := approvals.New(b.store).RequestNetwork(t.Context(), reqAudit(), id, "other.example.com", nil, "needed for the forecast")
@@ -111,9 +116,9 @@ func TestBE40_ApproveGrantsUncoveredHostsAndPackages(t *testing.T) {
 	if by != "system" || just != "Approved with weather__forecast version 1" {
 		t.Fatalf("inserted request by %q: %q", by, just)
 	}
-	b.sql(t, `SELECT requested_by FROM network_requests WHERE host = 'other.example.com'`, []any{&by})
-	if by != "llm:local" {
-		t.Fatalf("the pending request was not the one approved: requested_by %q", by)
+	b.sql(t, `SELECT count(*), max(justification) FROM network_requests WHERE host = 'other.example.com'`, []any{&n, &just})
+	if n != 1 || just != "needed for the forecast" {
+		t.Fatalf("the pending request was not the one approved: %d requests, justification %q", n, just)
 	}
 	b.sql(t, `SELECT requested_by FROM package_requests WHERE package = 'encoding/xml' AND status = 'approved'`, []any{&by})
 	if by != "system" {
@@ -190,7 +195,7 @@ func TestBE43_RevokingAHostRevokesEveryToolThatNeedsIt(t *testing.T) {
 		t.Fatalf("list: %d %s", list.status, list.raw)
 	}
 	req := items[0].(map[string]any)
-	if req["host"] != "api.example.com" || req["port"] != nil || req["source"] != "system" || req["server_name"] != "weather" ||
+	if req["host"] != "api.example.com" || req["port"] != nil || req["source"] != "admin" || req["server_name"] != "weather" ||
 		req["tool_name"] != "one" {
 		t.Fatalf("request %v", req)
 	}

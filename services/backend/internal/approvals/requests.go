@@ -157,9 +157,10 @@ func rejectedBefore(subject string, reason *string) error {
 }
 
 // RequestNetwork is a tool's request for a host (§6.2, §10.2
-// mcpbox_request_network_access; also the automatic request of a new
-// version): pending with requested_by the caller, or approved by 'policy'
-// for a public-looking host under network_access_policy allow_all_public.
+// mcpbox_request_network_access; EnsureVersionRequests makes the automatic
+// ones of a new version the same way): pending with requested_by the
+// caller, or approved by 'policy' for a public-looking host under
+// network_access_policy allow_all_public.
 // A pending request of the tool for the same target only gets the new
 // justification. Refusals: *AlreadyCoveredError, *AlreadyRejectedError.
 func (s *Service) RequestNetwork(ctx context.Context, a Audit, toolID uuid.UUID, host string, port *int, justification string) (Request, error) {
@@ -174,46 +175,15 @@ func (s *Service) RequestNetwork(ctx context.Context, a Audit, toolID uuid.UUID,
 	if err != nil {
 		return Request{}, err
 	}
-	auto := pol.NetworkAccessPolicy == string(proto.NetworkAllowAllPublic) && PublicLooking(t.Host)
 	var id uuid.UUID
 	err = s.inTx(ctx, func(q *dbq.Queries) error {
 		tool, err := q.GetToolDetail(ctx, toolID)
 		if err != nil {
 			return err
 		}
-		if err := refuseCoveredHost(ctx, q, tool.ServerID, tool.ServerName, t); err != nil {
-			return err
-		}
-		key := dbq.FindNetworkRequestParams{ServerID: tool.ServerID, Host: t.Host, Port: t.port32(), ToolID: &toolID}
-		key.Status = StatusRejected
-		if r, err := q.FindNetworkRequest(ctx, key); err == nil {
-			return rejectedBefore(t.String(), r.RejectionReason)
-		} else if !isNotFound(err) {
-			return err
-		}
-		key.Status = StatusPending
-		if r, err := q.FindNetworkRequest(ctx, key); err == nil {
-			id = r.ID
-			return q.SetNetworkRequestJustification(ctx, dbq.SetNetworkRequestJustificationParams{ID: id, Justification: justification})
-		} else if !isNotFound(err) {
-			return err
-		}
-		p := dbq.InsertNetworkRequestParams{
-			ServerID: tool.ServerID, ToolID: &toolID, Host: t.Host, Port: t.port32(), Justification: justification,
-			Status: StatusPending, RequestedBy: a.Actor,
-		}
-		status := "pending"
-		if auto {
-			p.Status, p.ReviewedBy, p.ReviewedAt = StatusApproved, ptr(actorPolicy), ptr(now())
-			status = "approved by policy"
-		}
-		if id, err = q.InsertNetworkRequest(ctx, p); err != nil {
-			return err
-		}
-		exposed := proto.ExposedName(tool.ServerName, tool.Name)
-		return activity.Write(ctx, q, entry(a, "network.request", &tool.ServerID, &toolID,
-			fmt.Sprintf("Tool '%s' requested host '%s' (%s).", exposed, t, status),
-			map[string]any{"request_id": id, "host": t.Host, "port": t.Port, "status": p.Status}))
+		r := requester{toolID: toolID, serverID: tool.ServerID, serverName: tool.ServerName, exposed: proto.ExposedName(tool.ServerName, tool.Name)}
+		id, err = r.requestHost(ctx, q, a, pol, t, justification)
+		return err
 	})
 	if err != nil {
 		return Request{}, wrap("request network access", err, ErrNotFound)
@@ -298,45 +268,15 @@ func (s *Service) RequestPackage(ctx context.Context, a Audit, toolID uuid.UUID,
 	if err != nil {
 		return Request{}, err
 	}
-	auto := pol.PackageApprovalMode == string(proto.ApprovalAuto)
 	var id uuid.UUID
 	err = s.inTx(ctx, func(q *dbq.Queries) error {
 		tool, err := q.GetToolDetail(ctx, toolID)
 		if err != nil {
 			return err
 		}
-		if err := checkPackage(ctx, q, pkg); err != nil {
-			return err
-		}
-		key := dbq.FindPackageRequestParams{Package: pkg, Status: StatusRejected, ToolID: &toolID}
-		if r, err := q.FindPackageRequest(ctx, key); err == nil {
-			return rejectedBefore(pkg, r.RejectionReason)
-		} else if !isNotFound(err) {
-			return err
-		}
-		key.Status = StatusPending
-		if r, err := q.FindPackageRequest(ctx, key); err == nil {
-			id = r.ID
-			return q.SetPackageRequestJustification(ctx, dbq.SetPackageRequestJustificationParams{ID: id, Justification: justification})
-		} else if !isNotFound(err) {
-			return err
-		}
-		p := dbq.InsertPackageRequestParams{
-			ServerID: &tool.ServerID, ToolID: &toolID, Package: pkg, Justification: justification,
-			Status: StatusPending, RequestedBy: a.Actor,
-		}
-		status := "pending"
-		if auto {
-			p.Status, p.ReviewedBy, p.ReviewedAt = StatusApproved, ptr(actorPolicy), ptr(now())
-			status = "approved by policy"
-		}
-		if id, err = q.InsertPackageRequest(ctx, p); err != nil {
-			return err
-		}
-		exposed := proto.ExposedName(tool.ServerName, tool.Name)
-		return activity.Write(ctx, q, entry(a, "package.request", &tool.ServerID, &toolID,
-			fmt.Sprintf("Tool '%s' requested package '%s' (%s).", exposed, pkg, status),
-			map[string]any{"request_id": id, "package": pkg, "status": p.Status}))
+		r := requester{toolID: toolID, serverID: tool.ServerID, serverName: tool.ServerName, exposed: proto.ExposedName(tool.ServerName, tool.Name)}
+		id, err = r.requestPackage(ctx, q, a, pol, pkg, justification)
+		return err
 	})
 	if err != nil {
 		return Request{}, wrap("request package", err, ErrNotFound)

@@ -16,6 +16,8 @@ import (
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/canon"
 	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
+	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
+	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
 	"github.com/mcpbox/mcpbox/services/backend/internal/revision"
 )
 
@@ -160,6 +162,9 @@ func (s *Service) Create(ctx context.Context, a Audit, serverID uuid.UUID, in Cr
 		if err := insertVersion(ctx, q, a, id, 1, d, m, hash, "Created", nil); err != nil {
 			return err
 		}
+		if err := requestCoverage(ctx, q, a, serverID, srv.Name, id, in.Name, 1, m); err != nil {
+			return err
+		}
 		if _, err := revision.Catalog(ctx, q); err != nil {
 			return err
 		}
@@ -271,7 +276,7 @@ func (s *Service) Update(ctx context.Context, a Audit, id uuid.UUID, in UpdateIn
 		exposed := proto.ExposedName(detail.ServerName, old.Name)
 		var audits []activity.Entry
 		if hasContent {
-			e, created, err := s.changeContent(ctx, q, a, old, exposed, content, d)
+			e, created, err := s.changeContent(ctx, q, a, old, detail.ServerName, exposed, content, d)
 			if err != nil {
 				return err
 			}
@@ -335,7 +340,7 @@ func disabledBy(a Audit) string {
 // request and, when its hash differs from the latest version's, appends
 // the version and sets the review state. It returns the audit entry and
 // whether a version was created.
-func (s *Service) changeContent(ctx context.Context, q *dbq.Queries, a Audit, old dbq.Tool, exposed string,
+func (s *Service) changeContent(ctx context.Context, q *dbq.Queries, a Audit, old dbq.Tool, server, exposed string,
 	in contentInput, d *derived,
 ) (activity.Entry, bool, error) {
 	latest, err := q.GetToolVersion(ctx, dbq.GetToolVersionParams{ToolID: old.ID, Version: old.LatestVersion})
@@ -375,6 +380,9 @@ func (s *Service) changeContent(ctx context.Context, q *dbq.Queries, a Audit, ol
 	if err := insertVersion(ctx, q, a, old.ID, n, next, m, hash, summary, nil); err != nil {
 		return activity.Entry{}, false, err
 	}
+	if err := requestCoverage(ctx, q, a, old.ServerID, server, old.ID, old.Name, n, m); err != nil {
+		return activity.Entry{}, false, err
+	}
 	status, err := setReview(ctx, q, old, n, hash, m)
 	if err != nil {
 		return activity.Entry{}, false, err
@@ -382,6 +390,43 @@ func (s *Service) changeContent(ctx context.Context, q *dbq.Queries, a Audit, ol
 	return entry(a, "tool.update", old.ServerID, old.ID,
 		fmt.Sprintf("Updated tool '%s': version %d (%s), %s.", exposed, n, strings.ToLower(summary), status),
 		map[string]any{"exposed_name": exposed, "version": n, "hash": hash, "review_status": status, "summary": summary}), true, nil
+}
+
+// requestCoverage makes the automatic requests of version n of a go tool
+// (§6.2) in q's transaction, under the request settings of §6.6 as q
+// reads them.
+func requestCoverage(ctx context.Context, q *dbq.Queries, a Audit, serverID uuid.UUID, server string, toolID uuid.UUID,
+	name string, n int, m proto.Manifest,
+) error {
+	pol, err := requestPolicy(ctx, q)
+	if err != nil {
+		return err
+	}
+	return approvals.EnsureVersionRequests(ctx, q, pol, approvals.Audit{Actor: a.Actor, RequestID: a.RequestID},
+		approvals.NewVersion{ToolID: toolID, ServerID: serverID, ServerName: server, ToolName: name, Number: n, Manifest: m})
+}
+
+// requestPolicy is the policy with the network_access_policy and
+// package_approval_mode settings read in q's transaction; an absent or
+// unreadable value is the default (the restrictive one).
+func requestPolicy(ctx context.Context, q *dbq.Queries) (policy.Policy, error) {
+	pol := policy.Defaults()
+	for key, dst := range map[proto.SettingKey]*string{
+		proto.SettingNetworkAccessPolicy: &pol.NetworkAccessPolicy,
+		proto.SettingPackageApprovalMode: &pol.PackageApprovalMode,
+	} {
+		row, err := q.GetSetting(ctx, string(key))
+		if errors.Is(err, db.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return policy.Policy{}, fmt.Errorf("read setting %s: %w", key, err)
+		}
+		var v string
+		if json.Unmarshal(row.Value, &v) == nil {
+			*dst = v
+		}
+	}
+	return pol, nil
 }
 
 // changeSummary names what differs between two contents, e.g. "Updated
@@ -511,6 +556,9 @@ func (s *Service) Rollback(ctx context.Context, a Audit, id uuid.UUID, n int) (T
 		}
 		next := t.LatestVersion + 1
 		if err := insertVersion(ctx, q, a, id, next, d, m, hash, "Rolled back to version "+strconv.Itoa(n), &n); err != nil {
+			return err
+		}
+		if err := requestCoverage(ctx, q, a, old.ServerID, t.ServerName, id, old.Name, next, m); err != nil {
 			return err
 		}
 		status, err := setReview(ctx, q, old, next, hash, m)
