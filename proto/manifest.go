@@ -94,12 +94,12 @@ func (m Manifest) Normalize() (Manifest, error) {
 	}
 	bare := make(map[string]bool, len(hosts))
 	for _, h := range hosts {
-		if _, port := splitNormalizedHost(h); port == "" {
+		if _, port := SplitNormalizedHost(h); port == "" {
 			bare[h] = true
 		}
 	}
 	hosts = slices.DeleteFunc(hosts, func(h string) bool {
-		host, port := splitNormalizedHost(h)
+		host, port := SplitNormalizedHost(h)
 		return port != "" && bare[host]
 	})
 	return Manifest{
@@ -356,9 +356,9 @@ func joinHostPort(host, port string) string {
 	return host + ":" + port
 }
 
-// splitNormalizedHost splits an entry returned by NormalizeHost into its host
-// ("[addr]" for IPv6) and port ("" when absent).
-func splitNormalizedHost(h string) (host, port string) {
+// SplitNormalizedHost splits an entry returned by NormalizeHost into its host
+// ("[addr]" for IPv6, as network_requests stores it) and port ("" when absent).
+func SplitNormalizedHost(h string) (host, port string) {
 	if strings.HasPrefix(h, "[") {
 		end := strings.IndexByte(h, ']')
 		if end >= 0 && end+1 < len(h) && h[end+1] == ':' {

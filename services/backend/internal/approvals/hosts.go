@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/addrclass"
 )
 
 // Target is a normalised network request target: a host (IPv6 in
@@ -59,14 +60,7 @@ func ParseTarget(host string, port *int) (Target, error) {
 
 // splitTarget splits a normalised manifest host entry into host and port.
 func splitTarget(h string) Target {
-	host, port := h, ""
-	if strings.HasPrefix(h, "[") {
-		if end := strings.IndexByte(h, ']'); end >= 0 && end+1 < len(h) && h[end+1] == ':' {
-			host, port = h[:end+1], h[end+2:]
-		}
-	} else if i := strings.IndexByte(h, ':'); i >= 0 {
-		host, port = h[:i], h[i+1:]
-	}
+	host, port := proto.SplitNormalizedHost(h)
 	t := Target{Host: host}
 	if n, err := strconv.Atoi(port); err == nil {
 		t.Port = &n
@@ -75,15 +69,15 @@ func splitTarget(h string) Target {
 }
 
 // PublicLooking reports whether a normalised host is public-looking
-// (backend.md §6.5): not a private-looking name and not an IP literal in a
-// loopback, private, link-local, CGNAT, ULA, multicast or unspecified range.
+// (backend.md §6.5): not a private-looking name, and, for an IP literal, in
+// the sandbox's public class (sandbox.md §12.3, package proto/addrclass:
+// loopback, private, link-local, CGNAT, ULA, multicast, unspecified,
+// documentation and reserved ranges are not, nor an IPv6 address embedding
+// such an IPv4 one), so the backend and the broker agree on what is public.
 func PublicLooking(host string) bool {
 	lit := strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 	if a, err := netip.ParseAddr(lit); err == nil {
-		a = a.Unmap()
-		cgnat := netip.MustParsePrefix("100.64.0.0/10")
-		return !a.IsLoopback() && !a.IsPrivate() && !a.IsLinkLocalUnicast() && !a.IsLinkLocalMulticast() &&
-			!a.IsMulticast() && !a.IsInterfaceLocalMulticast() && !a.IsUnspecified() && !cgnat.Contains(a)
+		return addrclass.Public(a)
 	}
 	return !proto.PrivateLookingName(host)
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -219,26 +218,12 @@ func sourceAuthSecret(t dbq.GetPlanToolRow) (string, error) {
 func (st planState) covered(hosts []string) []string {
 	out := []string{}
 	for _, h := range hosts {
-		host, port := splitHost(h)
+		host, port := proto.SplitNormalizedHost(h)
 		if st.anyPort[host] || (port != "" && st.ports[h]) {
 			out = append(out, h)
 		}
 	}
 	return out
-}
-
-// splitHost splits a normalised manifest host into host and port ("" for
-// any port); an IPv6 host keeps its brackets, as network_requests stores it.
-func splitHost(h string) (host, port string) {
-	if strings.HasPrefix(h, "[") {
-		end := strings.IndexByte(h, ']')
-		if end >= 0 && end+1 < len(h) && h[end+1] == ':' {
-			return h[:end+1], h[end+2:]
-		}
-		return h, ""
-	}
-	host, port, _ = strings.Cut(h, ":")
-	return host, port
 }
 
 // reportCorruption writes the error activity row of a version whose

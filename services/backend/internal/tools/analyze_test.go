@@ -62,8 +62,8 @@ func TestSplitHost(t *testing.T) {
 		"api.example.com": "api.example.com|", "api.example.com:443": "api.example.com|443",
 		"[::1]": "[::1]|", "[2001:db8::1]:8443": "[2001:db8::1]|8443",
 	} {
-		if h, p := splitHost(in); h+"|"+p != want {
-			t.Errorf("splitHost(%q) = %q, %q", in, h, p)
+		if h, p := proto.SplitNormalizedHost(in); h+"|"+p != want {
+			t.Errorf("proto.SplitNormalizedHost(%q) = %q, %q", in, h, p)
 		}
 	}
 }

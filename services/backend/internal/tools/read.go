@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -413,7 +412,7 @@ func newCoverer(ctx context.Context, q *dbq.Queries, serverID uuid.UUID) (*cover
 func (c *coverer) coverage(ctx context.Context, m proto.Manifest) (Coverage, error) {
 	out := Coverage{Hosts: map[string]bool{}, Packages: map[string]bool{}}
 	for _, h := range m.Hosts {
-		host, port := splitHost(h)
+		host, port := proto.SplitNormalizedHost(h)
 		out.Hosts[h] = c.anyPort[host] || (port != "" && c.ports[h])
 	}
 	if len(m.Packages) > 0 {
@@ -429,21 +428,6 @@ func (c *coverer) coverage(ctx context.Context, m proto.Manifest) (Coverage, err
 		}
 	}
 	return out, nil
-}
-
-// splitHost splits a normalised manifest host into host and port ("" for
-// any port); IPv6 hosts keep their brackets, as network_requests stores
-// them.
-func splitHost(h string) (host, port string) {
-	if strings.HasPrefix(h, "[") {
-		end := strings.IndexByte(h, ']')
-		if end >= 0 && end+1 < len(h) && h[end+1] == ':' {
-			return h[:end+1], h[end+2:]
-		}
-		return h, ""
-	}
-	host, port, _ = strings.Cut(h, ":")
-	return host, port
 }
 
 // version builds the Version resource of row, a version of t.

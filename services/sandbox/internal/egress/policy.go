@@ -236,7 +236,7 @@ func (p *Policy) checkClass(t Target, ap netip.AddrPort, alwaysOnly bool) error 
 	switch {
 	case class == ClassAlwaysBlocked:
 		v := variantDefault
-		if p.cls.operatorDenied(a) {
+		if p.cls.OperatorDenied(a) {
 			v = variantOperator
 		}
 		return &BlockedError{Host: t.HostPort(), Reason: ReasonAlwaysBlocked, variant: v}
