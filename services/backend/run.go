@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mcpbox/mcpbox/db"
+	"github.com/mcpbox/mcpbox/proto/buildinfo"
 	"github.com/mcpbox/mcpbox/proto/httpserve"
 	"github.com/mcpbox/mcpbox/proto/lifecycle"
 	"github.com/mcpbox/mcpbox/proto/obs"
@@ -24,14 +25,18 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
 	"github.com/mcpbox/mcpbox/services/backend/internal/manage"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
+	"github.com/mcpbox/mcpbox/services/backend/internal/oauthflow"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/remoteaccess"
 	"github.com/mcpbox/mcpbox/services/backend/internal/retention"
 	"github.com/mcpbox/mcpbox/services/backend/internal/revision"
 	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/sources"
 	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
+	"github.com/mcpbox/mcpbox/services/backend/internal/transfer"
 )
 
 const service = "backend"
@@ -138,6 +143,9 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	catalogSvc := catalog.New(store, secretsSvc, policySvc).WithLogger(log)
 	serversSvc, toolsSvc, approvalsSvc := servers.New(store), tools.New(store, sandbox), approvals.New(store)
 	testRunsSvc := testrun.New(store, sandbox, catalogSvc, secretsSvc, policySvc, executionsSvc, cfg.TestRunConc)
+	sourcesSvc := sources.New(sources.Deps{
+		Store: store, Sandbox: sandbox, Secrets: secretsSvc, Policy: policySvc, Tools: toolsSvc, Approvals: approvalsSvc, Logger: log,
+	})
 	health := httpserve.NewHealth(
 		httpserve.Check{Name: "database", Fn: store.Ping},
 		httpserve.Check{Name: "schema", Fn: func(ctx context.Context) error {
@@ -162,6 +170,10 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 				Tools: toolsSvc, Approvals: approvalsSvc, Executions: executionsSvc,
 				Dashboard:          dashboard.New(store, executionsSvc, sandbox).WithStatus(listener.Up, hub.Subscribers),
 				TestRuns:           testRunsSvc,
+				Sources:            sourcesSvc,
+				Transfer:           transfer.New(transfer.Deps{Store: store, Keys: keys, Tools: toolsSvc, Version: buildinfo.Version}),
+				RemoteAccess:       remoteaccess.New(remoteaccess.Deps{Store: store, Sandbox: sandbox}),
+				OAuth:              oauthflow.New(oauthflow.Deps{Store: store, Sandbox: sandbox, Keys: keys, PublicOrigin: cfg.PublicOrigin}),
 				CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
 			})),
 		},
@@ -174,7 +186,7 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 				Catalog: catalogSvc.CatalogHandler(), Plan: catalogSvc.PlanHandler(), Executions: executionsSvc.IngestHandler(),
 				Manage: manage.New(manage.Deps{
 					Store: store, Policy: policySvc, Servers: serversSvc, Tools: toolsSvc, Secrets: secretsSvc,
-					Approvals: approvalsSvc, TestRuns: testRunsSvc, Executions: executionsSvc, Logger: log,
+					Approvals: approvalsSvc, TestRuns: testRunsSvc, Executions: executionsSvc, Sources: sourcesSvc, Logger: log,
 				}).Handler(),
 			})),
 		})

@@ -28,15 +28,19 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/catalog"
 	"github.com/mcpbox/mcpbox/services/backend/internal/dashboard"
 	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
+	"github.com/mcpbox/mcpbox/services/backend/internal/oauthflow"
 	"github.com/mcpbox/mcpbox/services/backend/internal/password"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/remoteaccess"
 	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
 	"github.com/mcpbox/mcpbox/services/backend/internal/seal"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/sources"
 	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
+	"github.com/mcpbox/mcpbox/services/backend/internal/transfer"
 )
 
 const (
@@ -112,6 +116,12 @@ func replica(t *testing.T, url string, opts ...func(*options)) *backend {
 	d.Tools = tools.New(store, sandbox)
 	d.Dashboard = dashboard.New(store, d.Executions, sandbox)
 	d.TestRuns = testrun.New(store, sandbox, catalog.New(store, d.Secrets, d.Policy), d.Secrets, d.Policy, d.Executions, 4)
+	d.Sources = sources.New(sources.Deps{
+		Store: store, Sandbox: sandbox, Secrets: d.Secrets, Policy: d.Policy, Tools: d.Tools, Approvals: d.Approvals, Logger: log,
+	})
+	d.Transfer = transfer.New(transfer.Deps{Store: store, Keys: keys, Tools: d.Tools, Version: "test"})
+	d.RemoteAccess = remoteaccess.New(remoteaccess.Deps{Store: store, Sandbox: sandbox})
+	d.OAuth = oauthflow.New(oauthflow.Deps{Store: store, Sandbox: sandbox, Keys: keys})
 	// The activity streams are woken by this replica's own LISTEN
 	// connection, as in the backend (run.go).
 	d.Activity = activity.NewBroker()

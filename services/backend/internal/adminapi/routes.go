@@ -25,12 +25,16 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
 	"github.com/mcpbox/mcpbox/services/backend/internal/dashboard"
 	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
+	"github.com/mcpbox/mcpbox/services/backend/internal/oauthflow"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/remoteaccess"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/sources"
 	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
+	"github.com/mcpbox/mcpbox/services/backend/internal/transfer"
 )
 
 // Deps is what the main listener serves with.
@@ -52,6 +56,14 @@ type Deps struct {
 	Executions                *executions.Service
 	Dashboard                 *dashboard.Service
 	TestRuns                  *testrun.Service
+	Sources                   *sources.Service
+	Transfer                  *transfer.Service
+	RemoteAccess              *remoteaccess.Service
+	OAuth                     *oauthflow.Service
+	// WriteTimeout and LongWriteTimeout override the default (60 s) and
+	// long-class (330 s) write deadlines of backend.md §3 (tests); zero
+	// keeps them.
+	WriteTimeout, LongWriteTimeout time.Duration
 	Proxies                   peer.Proxies
 	// CookieAlwaysSecure is MCPBOX_COOKIE_SECURE=true (else: Secure over HTTPS).
 	CookieAlwaysSecure bool
@@ -103,6 +115,10 @@ func newAPI(d Deps) *echo.Echo {
 	h.registerActivity(v1)
 	h.registerDashboard(v1)
 	h.registerTestRuns(v1)
+	h.registerSources(v1)
+	h.registerTransfer(v1)
+	h.registerRemoteAccess(v1)
+	h.registerOAuth(v1)
 	return e
 }
 

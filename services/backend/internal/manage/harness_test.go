@@ -25,6 +25,7 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/seal"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/sources"
 	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
 )
@@ -148,6 +149,9 @@ func newEnv(t *testing.T) *env {
 		Executions: ex,
 		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
+	d.Sources = sources.New(sources.Deps{
+		Store: store, Sandbox: sb, Secrets: sec, Policy: pol, Tools: d.Tools, Approvals: d.Approvals, Logger: d.Logger,
+	})
 	mux := http.NewServeMux()
 	mux.Handle(proto.PathInternalManage, manage.New(d).Handler())
 	srv := httptest.NewServer(mux)

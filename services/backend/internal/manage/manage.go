@@ -20,6 +20,7 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/sources"
 	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
 )
@@ -33,6 +34,8 @@ type Deps struct {
 	Secrets   *secrets.Service
 	Approvals *approvals.Service
 	TestRuns  *testrun.Service
+	// Sources serves the external-source operations.
+	Sources *sources.Service
 	// Executions reads execution records for mcpbox_get_tool_logs.
 	Executions *executions.Service
 	// Logger receives internal errors (their text never reaches the

@@ -1,0 +1,8 @@
+package adminapi
+
+import "github.com/labstack/echo/v5"
+
+// registerSources adds the routes of backend.md §8.2 for this area.
+func (h *handlers) registerSources(v1 *echo.Group) {
+	_ = v1
+}
