@@ -251,3 +251,14 @@ func (q *Queries) NotifyActivity(ctx context.Context, seq int64) error {
 	_, err := q.db.Exec(ctx, notifyActivity, seq)
 	return err
 }
+
+const notifyProgress = `-- name: NotifyProgress :exec
+SELECT pg_notify('mcpbox_activity', $1::text)
+`
+
+// NotifyProgress sends a progress event of a long operation to every
+// replica's activity streams (backend.md §14.2); nothing is stored.
+func (q *Queries) NotifyProgress(ctx context.Context, payload string) error {
+	_, err := q.db.Exec(ctx, notifyProgress, payload)
+	return err
+}

@@ -116,6 +116,61 @@ func (q *Queries) ExecutionStats(ctx context.Context, periodSeconds int32) (Exec
 	return i, err
 }
 
+const executionsAfter = `-- name: ExecutionsAfter :many
+SELECT id, seq, exposed_name, success, duration_ms, caller_email, created_at
+FROM execution_records
+WHERE seq > $1::bigint
+  AND ($2::uuid IS NULL OR server_id = $2::uuid)
+ORDER BY seq
+LIMIT $3
+`
+
+type ExecutionsAfterParams struct {
+	After    int64
+	ServerID *uuid.UUID
+	MaxRows  int32
+}
+
+type ExecutionsAfterRow struct {
+	ID          uuid.UUID
+	Seq         int64
+	ExposedName string
+	Success     bool
+	DurationMs  int32
+	CallerEmail *string
+	CreatedAt   time.Time
+}
+
+// ExecutionsAfter is the execution events of the activity stream: records
+// with a larger seq, oldest first, optionally of one server.
+func (q *Queries) ExecutionsAfter(ctx context.Context, arg ExecutionsAfterParams) ([]ExecutionsAfterRow, error) {
+	rows, err := q.db.Query(ctx, executionsAfter, arg.After, arg.ServerID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ExecutionsAfterRow{}
+	for rows.Next() {
+		var i ExecutionsAfterRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Seq,
+			&i.ExposedName,
+			&i.Success,
+			&i.DurationMs,
+			&i.CallerEmail,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getExecution = `-- name: GetExecution :one
 SELECT id, seq, tool_id, server_id, tool_version, tool_hash, exposed_name, via, is_test,
        caller_kind, caller_email, caller_sub, success, error_code, error,
@@ -365,4 +420,16 @@ func (q *Queries) ListServerSecretNamesWithValue(ctx context.Context, serverID u
 		return nil, err
 	}
 	return items, nil
+}
+
+const maxExecutionSeq = `-- name: MaxExecutionSeq :one
+SELECT coalesce(max(seq), 0)::bigint FROM execution_records
+`
+
+// MaxExecutionSeq is where a new live stream starts its execution events.
+func (q *Queries) MaxExecutionSeq(ctx context.Context) (int64, error) {
+	row := q.db.QueryRow(ctx, maxExecutionSeq)
+	var column_1 int64
+	err := row.Scan(&column_1)
+	return column_1, err
 }

@@ -35,6 +35,9 @@ type Querier interface {
 	// with that key id (the second header byte, backend.md §12.1; 0 for a value too short to carry a
 	// header). The encryption key check is a settings row whose value is a base64 JSON string.
 	CiphertextKeyIDs(ctx context.Context) ([]CiphertextKeyIDsRow, error)
+	// ClearExternalSourceOAuth forgets a source's OAuth client and tokens, when
+	// its URL or auth type changes: they belong to the old server.
+	ClearExternalSourceOAuth(ctx context.Context, id uuid.UUID) error
 	// Admin users, sessions, refresh tokens, login attempts and signing keys (backend.md §7).
 	// CountAdminUsers is 0 until first-run setup (GET /auth/status).
 	CountAdminUsers(ctx context.Context) (int64, error)
@@ -73,6 +76,9 @@ type Querier interface {
 	// ago; their refresh tokens cascade.
 	DeleteEndedSessions(ctx context.Context, batch int32) (int64, error)
 	DeleteExpiredOAuthFlows(ctx context.Context, batch int32) (int64, error)
+	// DeleteExternalSource deletes a source; its imported tools and OAuth
+	// flows cascade (§4.3).
+	DeleteExternalSource(ctx context.Context, id uuid.UUID) error
 	// DeleteNetworkRequest deletes a network request.
 	DeleteNetworkRequest(ctx context.Context, id uuid.UUID) error
 	// Retention (backend.md §14.5): each statement deletes at most one batch.
@@ -105,6 +111,34 @@ type Querier interface {
 	// (§14.3): test runs are counted only in test_runs. Callers are local, or a
 	// remote caller by email, else subject.
 	ExecutionStats(ctx context.Context, periodSeconds int32) (ExecutionStatsRow, error)
+	// ExecutionsAfter is the execution events of the activity stream: records
+	// with a larger seq, oldest first, optionally of one server.
+	ExecutionsAfter(ctx context.Context, arg ExecutionsAfterParams) ([]ExecutionsAfterRow, error)
+	// ExportNetworkRequests returns the approved and pending network requests
+	// of the given servers (rejected ones are history).
+	ExportNetworkRequests(ctx context.Context, serverIds []uuid.UUID) ([]ExportNetworkRequestsRow, error)
+	// ExportPackageRequests returns the approved and pending package requests
+	// (global, §6.2).
+	ExportPackageRequests(ctx context.Context) ([]ExportPackageRequestsRow, error)
+	// ExportSecrets returns the names and descriptions of the given servers'
+	// secrets, never their values.
+	ExportSecrets(ctx context.Context, serverIds []uuid.UUID) ([]ExportSecretsRow, error)
+	// The signed export and the import of an installation (backend.md §14.4).
+	// Export reads run in one REPEATABLE READ READ ONLY snapshot; the import
+	// writes every server in its own savepoint of one transaction.
+	// ExportServers returns every server, or the one server_id names, sorted
+	// by name (bytewise, as in Go).
+	ExportServers(ctx context.Context, serverID *uuid.UUID) ([]ExportServersRow, error)
+	// ExportSources returns the external sources of the given servers without
+	// credentials, OAuth state or discovery results.
+	ExportSources(ctx context.Context, serverIds []uuid.UUID) ([]ExportSourcesRow, error)
+	// ExportTools returns the tools of the given servers with their latest
+	// version and, when they have one, their approved version; for an external
+	// tool also its source's name.
+	ExportTools(ctx context.Context, serverIds []uuid.UUID) ([]ExportToolsRow, error)
+	// ExternalSourceSecretExists reports whether a server has a secret of this
+	// name (with or without a value), for a source's auth_secret_name.
+	ExternalSourceSecretExists(ctx context.Context, arg ExternalSourceSecretExistsParams) (bool, error)
 	// FindApprovedNetworkRequest returns the approved request of a server for
 	// exactly (host, port), whoever made it.
 	FindApprovedNetworkRequest(ctx context.Context, arg FindApprovedNetworkRequestParams) (NetworkRequest, error)
@@ -122,6 +156,11 @@ type Querier interface {
 	GetAdminUserByUsername(ctx context.Context, username string) (AdminUser, error)
 	// GetExecution returns one record by id.
 	GetExecution(ctx context.Context, id uuid.UUID) (ExecutionRecord, error)
+	// GetExternalSourceDetail returns the Source resource (§8.1) of one source:
+	// its columns without the OAuth ciphertexts and the discovered tools, its
+	// server's name, whether it holds OAuth tokens, and how many tools it
+	// discovered and has imported.
+	GetExternalSourceDetail(ctx context.Context, id uuid.UUID) (GetExternalSourceDetailRow, error)
 	// GetLatestToolVersions returns the latest version of each given tool.
 	GetLatestToolVersions(ctx context.Context, toolIds []uuid.UUID) ([]ToolVersion, error)
 	// GetNetworkRequest returns a network request with its server's and tool's
@@ -129,6 +168,12 @@ type Querier interface {
 	GetNetworkRequest(ctx context.Context, id uuid.UUID) (GetNetworkRequestRow, error)
 	// GetNetworkRequestForUpdate locks a network request for a state change.
 	GetNetworkRequestForUpdate(ctx context.Context, id uuid.UUID) (NetworkRequest, error)
+	// OAuth sign-in of external MCP sources (backend.md §4.2 oauth_flows,
+	// §13.3). Every *_enc column is sealed by the backend (§12.1); no query here
+	// sees a token, verifier or client secret in the clear.
+	// GetOAuthSource returns what an OAuth flow or a token refresh needs of a
+	// source (no lock).
+	GetOAuthSource(ctx context.Context, id uuid.UUID) (GetOAuthSourceRow, error)
 	// GetPackageRequest returns a package request with its server's and tool's
 	// names (the PackageRequest resource, §8.1).
 	GetPackageRequest(ctx context.Context, id uuid.UUID) (GetPackageRequestRow, error)
@@ -178,9 +223,26 @@ type Querier interface {
 	// already stored is left alone (idempotent ingestion, §9.6) and returns no
 	// row.
 	InsertExecutionRecord(ctx context.Context, arg InsertExecutionRecordParams) (int64, error)
+	// External MCP sources and the tools imported from them (backend.md §4.2,
+	// §8.1, §8.2, §13.1, §13.2).
+	// InsertExternalSource adds a source: pending_review when an LLM adds it,
+	// active (approved by the admin who adds it) otherwise (§13.1).
+	InsertExternalSource(ctx context.Context, arg InsertExternalSourceParams) (uuid.UUID, error)
+	// InsertExternalTool inserts a tool imported from an external source, or
+	// nothing when its server already has a tool of that name (no row: the
+	// caller reports name_taken without aborting the transaction). Its version
+	// 1 must be inserted in the same transaction.
+	InsertExternalTool(ctx context.Context, arg InsertExternalToolParams) (uuid.UUID, error)
+	// InsertImportedTool inserts an imported tool of either kind with its
+	// review state; its versions must be inserted in the same transaction (the
+	// deferred foreign keys on latest_version and approved_version).
+	InsertImportedTool(ctx context.Context, arg InsertImportedToolParams) (uuid.UUID, error)
 	InsertLoginAttempt(ctx context.Context, arg InsertLoginAttemptParams) error
 	// InsertNetworkRequest inserts a network request in the given state.
 	InsertNetworkRequest(ctx context.Context, arg InsertNetworkRequestParams) (uuid.UUID, error)
+	// InsertOAuthFlow stores a pending authorization, keyed by the hash of its
+	// state; it expires after the column default (10 minutes).
+	InsertOAuthFlow(ctx context.Context, arg InsertOAuthFlowParams) error
 	// InsertPackageRequest inserts a package request in the given state.
 	InsertPackageRequest(ctx context.Context, arg InsertPackageRequestParams) (uuid.UUID, error)
 	InsertRefreshToken(ctx context.Context, arg InsertRefreshTokenParams) error
@@ -201,6 +263,11 @@ type Querier interface {
 	// ListActivityAfter feeds the live stream (backend.md §14.2): rows after a
 	// seq, oldest first, at most max_rows, with the stream's filters.
 	ListActivityAfter(ctx context.Context, arg ListActivityAfterParams) ([]ActivityLog, error)
+	// ListAllExternalSources returns one page of the sources of every server,
+	// newest first (created_at, id descending), after the cursor position;
+	// status is an exact status, q a case-insensitive literal substring of the
+	// name, the URL or the server's name. Columns as GetExternalSourceDetail.
+	ListAllExternalSources(ctx context.Context, arg ListAllExternalSourcesParams) ([]ListAllExternalSourcesRow, error)
 	// ListApprovalTools is one page of the tool approval queue (GET
 	// /approvals/tools): tools in a review status (any when NULL) whose exposed
 	// name or server name contains q (case-insensitive), sorted by exposed name
@@ -231,6 +298,9 @@ type Querier interface {
 	// before_seq is the cursor position. The caller asks for one row more than
 	// the page to learn whether another follows.
 	ListExecutions(ctx context.Context, arg ListExecutionsParams) ([]ExecutionRecord, error)
+	// ListExternalSourceToolsForUpdate locks the tools imported from a source,
+	// sorted by name.
+	ListExternalSourceToolsForUpdate(ctx context.Context, sourceID *uuid.UUID) ([]Tool, error)
 	// ListNetworkRequests is one page of GET /network-requests, newest first
 	// (created_at, id), below the cursor position when given; every filter is
 	// optional; q is a case-insensitive literal substring of the host, the
@@ -244,6 +314,10 @@ type Querier interface {
 	// port NULL = any port) of the given servers, from which a server's
 	// approved_hosts are derived (§6.5).
 	ListServerApprovedHosts(ctx context.Context, serverIds []uuid.UUID) ([]ListServerApprovedHostsRow, error)
+	// ListServerExternalSources returns one page of a server's sources sorted
+	// by (name, id) after the cursor position; the caller asks for one row
+	// more than the page. Columns as GetExternalSourceDetail.
+	ListServerExternalSources(ctx context.Context, arg ListServerExternalSourcesParams) ([]ListServerExternalSourcesRow, error)
 	// Execution records (backend.md §4.2, §8.2, §9.6, §12.3, §14.3). The table
 	// is append-only with soft references: tool_id and server_id are stored as
 	// sent and never joined for attribution (§16.6).
@@ -256,6 +330,10 @@ type Querier interface {
 	// sort bytewise (COLLATE "C"), as in Go. The caller asks for one row more
 	// than the page to learn whether another follows.
 	ListServerSecrets(ctx context.Context, arg ListServerSecretsParams) ([]ListServerSecretsRow, error)
+	// ListServerToolOrigins returns the name and, for an imported tool, the
+	// source and upstream name of every tool of a server, so a discovery can
+	// say which upstream tools are imported and which import names are taken.
+	ListServerToolOrigins(ctx context.Context, serverID uuid.UUID) ([]ListServerToolOriginsRow, error)
 	// ListServerTools returns one page of a server's tools sorted by (name, id)
 	// after the cursor position, optionally filtered by review status and
 	// enabled; the caller asks for one row more than the page. Columns as
@@ -281,6 +359,11 @@ type Querier interface {
 	ListToolVersions(ctx context.Context, arg ListToolVersionsParams) ([]ToolVersion, error)
 	// ListUserSessions returns the open sessions of a user, newest first.
 	ListUserSessions(ctx context.Context, userID uuid.UUID) ([]ListUserSessionsRow, error)
+	// LockExternalSource locks a source's row for a state change (§4.1).
+	LockExternalSource(ctx context.Context, id uuid.UUID) (ExternalMcpSource, error)
+	// LockOAuthSource is GetOAuthSource with the source's row locked, so one
+	// replica at a time changes its client or tokens (a refresh included).
+	LockOAuthSource(ctx context.Context, id uuid.UUID) (LockOAuthSourceRow, error)
 	// The security policy (backend.md §6.6); its settings rows are read and
 	// written with the queries of settings.sql.
 	// LockPolicyRevision takes the revisions row lock and returns the current
@@ -307,12 +390,17 @@ type Querier interface {
 	LoginFailuresByUsername(ctx context.Context, arg LoginFailuresByUsernameParams) ([]time.Time, error)
 	MarkRefreshTokenUsed(ctx context.Context, id uuid.UUID) error
 	MaxActivitySeq(ctx context.Context) (int64, error)
+	// MaxExecutionSeq is where a new live stream starts its execution events.
+	MaxExecutionSeq(ctx context.Context) (int64, error)
 	// Notify sends a NOTIFY on channel with payload; PostgreSQL delivers it when
 	// the transaction commits, to every replica's LISTEN connection.
 	Notify(ctx context.Context, arg NotifyParams) error
 	// NotifyActivity tells every replica's activity streams about a new row; the
 	// notification is delivered at commit.
 	NotifyActivity(ctx context.Context, seq int64) error
+	// NotifyProgress sends a progress event of a long operation to every
+	// replica's activity streams (backend.md §14.2); nothing is stored.
+	NotifyProgress(ctx context.Context, payload string) error
 	// RecordLogin stamps a successful login and, when given, the rehashed password.
 	RecordLogin(ctx context.Context, arg RecordLoginParams) error
 	// RekeyExternalSourceIDs lists the external MCP sources that hold OAuth ciphertexts.
@@ -334,6 +422,8 @@ type Querier interface {
 	RekeySigningKeyIDs(ctx context.Context) ([]string, error)
 	// ReleaseBulkItem keeps a bulk item's changes.
 	ReleaseBulkItem(ctx context.Context) error
+	// ReleaseImportItem keeps an import item's changes.
+	ReleaseImportItem(ctx context.Context) error
 	RetireSigningKeys(ctx context.Context) error
 	RevokeSession(ctx context.Context, arg RevokeSessionParams) (int64, error)
 	// RevokeUserSession ends one session of a user (DELETE /auth/sessions/{id}).
@@ -341,22 +431,42 @@ type Querier interface {
 	RevokeUserSessions(ctx context.Context, arg RevokeUserSessionsParams) (int64, error)
 	// RollbackBulkItem undoes a failed bulk item.
 	RollbackBulkItem(ctx context.Context) error
+	// RollbackImportItem undoes a failed import item.
+	RollbackImportItem(ctx context.Context) error
 	// SavepointBulkItem opens the savepoint of one item of POST /approvals/bulk.
 	SavepointBulkItem(ctx context.Context) error
+	// SavepointImportItem opens the savepoint of one server (or the package
+	// list) of an import.
+	SavepointImportItem(ctx context.Context) error
 	// ServerNameForSecrets returns a server's name (no lock), for reads.
 	ServerNameForSecrets(ctx context.Context, id uuid.UUID) (string, error)
+	// ServerNameTaken reports whether a server has this name.
+	ServerNameTaken(ctx context.Context, name string) (bool, error)
+	// ServerNamesTaken returns which of the given server names exist.
+	ServerNamesTaken(ctx context.Context, names []string) ([]string, error)
 	// SessionStillOpen re-checks a long-lived request's session (the activity
 	// stream, every 60 s): open, unexpired, its user active.
 	SessionStillOpen(ctx context.Context, id uuid.UUID) (bool, error)
 	// SetAdminPassword stores a new hash and bumps password_version, which
 	// invalidates every access token of the user.
 	SetAdminPassword(ctx context.Context, arg SetAdminPasswordParams) (int32, error)
+	// SetExternalSource writes back every column of a locked source that the
+	// lifecycle, discovery and PATCH change (not the OAuth columns).
+	SetExternalSource(ctx context.Context, arg SetExternalSourceParams) error
 	// SetNetworkRequestJustification updates the justification of a pending
 	// request asked for again (§6.2).
 	SetNetworkRequestJustification(ctx context.Context, arg SetNetworkRequestJustificationParams) error
 	// SetNetworkRequestStatus moves a network request to a state with its
 	// review columns.
 	SetNetworkRequestStatus(ctx context.Context, arg SetNetworkRequestStatusParams) error
+	// SetOAuthClient records the client a source signs in with (a dynamically
+	// registered one included) and, when given, the issuer it belongs to.
+	SetOAuthClient(ctx context.Context, arg SetOAuthClientParams) error
+	// SetOAuthIssuer records the authorization server a source's sign-in
+	// discovered.
+	SetOAuthIssuer(ctx context.Context, arg SetOAuthIssuerParams) error
+	// SetOAuthTokens stores a source's sealed token set.
+	SetOAuthTokens(ctx context.Context, arg SetOAuthTokensParams) error
 	// SetPackageRequestJustification updates the justification of a pending
 	// request asked for again (§6.2).
 	SetPackageRequestJustification(ctx context.Context, arg SetPackageRequestJustificationParams) error
@@ -387,6 +497,10 @@ type Querier interface {
 	// SigningKeys returns every key that still verifies: the active one and
 	// those retired less than 8 days ago.
 	SigningKeys(ctx context.Context) ([]SigningKeysRow, error)
+	// TakeOAuthFlow deletes a pending authorization and returns it, so a state
+	// is used at most once whichever replica receives it; live is false when it
+	// had expired.
+	TakeOAuthFlow(ctx context.Context, stateHash []byte) (TakeOAuthFlowRow, error)
 	TouchSession(ctx context.Context, id uuid.UUID) error
 	// UpdateServer sets the name and the description of a server.
 	UpdateServer(ctx context.Context, arg UpdateServerParams) (Server, error)

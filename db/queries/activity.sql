@@ -56,3 +56,8 @@ LIMIT sqlc.arg(max_rows);
 
 -- name: MaxActivitySeq :one
 SELECT coalesce(max(seq), 0)::bigint FROM activity_log;
+
+-- name: NotifyProgress :exec
+-- NotifyProgress sends a progress event of a long operation to every
+-- replica's activity streams (backend.md §14.2); nothing is stored.
+SELECT pg_notify('mcpbox_activity', sqlc.arg(payload)::text);

@@ -108,3 +108,17 @@ LEFT JOIN execution_records e
    AND date_bin(b.width, e.created_at, TIMESTAMPTZ 'epoch') = g.t
 GROUP BY g.t
 ORDER BY g.t;
+
+-- name: MaxExecutionSeq :one
+-- MaxExecutionSeq is where a new live stream starts its execution events.
+SELECT coalesce(max(seq), 0)::bigint FROM execution_records;
+
+-- name: ExecutionsAfter :many
+-- ExecutionsAfter is the execution events of the activity stream: records
+-- with a larger seq, oldest first, optionally of one server.
+SELECT id, seq, exposed_name, success, duration_ms, caller_email, created_at
+FROM execution_records
+WHERE seq > sqlc.arg(after)::bigint
+  AND (sqlc.narg(server_id)::uuid IS NULL OR server_id = sqlc.narg(server_id)::uuid)
+ORDER BY seq
+LIMIT sqlc.arg(max_rows);

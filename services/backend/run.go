@@ -24,12 +24,11 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
 	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
 	"github.com/mcpbox/mcpbox/services/backend/internal/manage"
-	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/oauthflow"
+	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
 	"github.com/mcpbox/mcpbox/services/backend/internal/remoteaccess"
 	"github.com/mcpbox/mcpbox/services/backend/internal/retention"
-	"github.com/mcpbox/mcpbox/services/backend/internal/revision"
 	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
 	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
 	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
@@ -103,12 +102,10 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	// The same connection wakes this replica's activity streams (§14.2); a
 	// reconnection wakes them too, since notifications may have been lost.
 	broker := activity.NewBroker()
-	opts := hub.Listen(revision.ChannelActivity)
+	opts := hub.Listen(activity.Channel, activity.ExecutionsChannel)
 	onNotify, onUp := opts.OnNotify, opts.OnUp
 	opts.OnNotify = func(n db.Notification) {
-		if n.Channel == revision.ChannelActivity {
-			broker.Notify()
-		}
+		broker.Handle(n)
 		onNotify(n)
 	}
 	opts.OnUp = func() {
@@ -140,12 +137,24 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	if err := executionsSvc.Instrument(reg, log); err != nil {
 		return err
 	}
-	catalogSvc := catalog.New(store, secretsSvc, policySvc).WithLogger(log)
+	oauthSvc := oauthflow.New(oauthflow.Deps{Store: store, Sandbox: sandbox, Keys: keys, PublicOrigin: cfg.PublicOrigin})
+	catalogSvc := catalog.New(store, secretsSvc, policySvc).WithLogger(log).WithOAuth(oauthSvc)
 	serversSvc, toolsSvc, approvalsSvc := servers.New(store), tools.New(store, sandbox), approvals.New(store)
 	testRunsSvc := testrun.New(store, sandbox, catalogSvc, secretsSvc, policySvc, executionsSvc, cfg.TestRunConc)
 	sourcesSvc := sources.New(sources.Deps{
-		Store: store, Sandbox: sandbox, Secrets: secretsSvc, Policy: policySvc, Tools: toolsSvc, Approvals: approvalsSvc, Logger: log,
+		Store: store, Sandbox: sandbox, Secrets: secretsSvc, Policy: policySvc, Tools: toolsSvc, Approvals: approvalsSvc,
+		OAuthTokens: oauthSvc, Logger: log,
 	})
+	if err := approvalsSvc.Instrument(reg); err != nil {
+		return err
+	}
+	manageSvc := manage.New(manage.Deps{
+		Store: store, Policy: policySvc, Servers: serversSvc, Tools: toolsSvc, Secrets: secretsSvc,
+		Approvals: approvalsSvc, TestRuns: testRunsSvc, Executions: executionsSvc, Sources: sourcesSvc, Logger: log,
+	})
+	if err := manageSvc.Instrument(reg); err != nil {
+		return err
+	}
 	health := httpserve.NewHealth(
 		httpserve.Check{Name: "database", Fn: store.Ping},
 		httpserve.Check{Name: "schema", Fn: func(ctx context.Context) error {
@@ -173,7 +182,7 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 				Sources:            sourcesSvc,
 				Transfer:           transfer.New(transfer.Deps{Store: store, Keys: keys, Tools: toolsSvc, Version: buildinfo.Version}),
 				RemoteAccess:       remoteaccess.New(remoteaccess.Deps{Store: store, Sandbox: sandbox}),
-				OAuth:              oauthflow.New(oauthflow.Deps{Store: store, Sandbox: sandbox, Keys: keys, PublicOrigin: cfg.PublicOrigin}),
+				OAuth:              oauthSvc,
 				CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
 			})),
 		},
@@ -184,10 +193,7 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 			Handler: httpserve.Handler(log, "internal", obs.KeepValid, internalapi.Routes(internalapi.Deps{
 				Log: log, Health: health, Metrics: reg, Tokens: tokens, Events: hub, Policy: policySvc,
 				Catalog: catalogSvc.CatalogHandler(), Plan: catalogSvc.PlanHandler(), Executions: executionsSvc.IngestHandler(),
-				Manage: manage.New(manage.Deps{
-					Store: store, Policy: policySvc, Servers: serversSvc, Tools: toolsSvc, Secrets: secretsSvc,
-					Approvals: approvalsSvc, TestRuns: testRunsSvc, Executions: executionsSvc, Sources: sourcesSvc, Logger: log,
-				}).Handler(),
+				Manage: manageSvc.Handler(),
 			})),
 		})
 }

@@ -10,42 +10,115 @@ import (
 	"github.com/mcpbox/mcpbox/db/dbq"
 )
 
-// Broker wakes the live activity streams of this replica (backend.md
-// §14.2) when a NOTIFY mcpbox_activity arrives, from any replica. A wake-up
-// carries nothing: each stream reads the rows after the last seq it sent,
-// so a burst of notifications costs one query per stream, and a stream never
-// misses a row between two wake-ups.
+// Broker fans the notifications of this replica's LISTEN connection out to
+// its live activity streams (backend.md §14.2), whichever replica sent
+// them. An activity or execution wake-up carries nothing: each stream reads
+// the rows after the last seq it sent, so a burst of notifications costs one
+// query per stream, and a stream never misses a row between two wake-ups. A
+// progress event is carried whole (it is never stored) and goes only to the
+// streams of the session that started the operation.
 type Broker struct {
 	mu   sync.Mutex
-	subs map[chan struct{}]struct{}
+	subs map[*Subscription]struct{}
 }
 
 // NewBroker returns an empty broker.
-func NewBroker() *Broker { return &Broker{subs: map[chan struct{}]struct{}{}} }
+func NewBroker() *Broker { return &Broker{subs: map[*Subscription]struct{}{}} }
 
-// Notify wakes every stream.
-func (b *Broker) Notify() {
+// ProgressBuffer is how many progress events wait for a stream before it
+// counts as slow and is disconnected (§14.2: 256 events a stream).
+const ProgressBuffer = 256
+
+// Subscription is one stream's view of the broker.
+type Subscription struct {
+	session    uuid.UUID
+	activity   chan struct{}
+	executions chan struct{}
+	progress   chan ProgressEvent
+	slow       chan struct{}
+	slowOnce   sync.Once
+	stop       func()
+}
+
+// Activity receives after new activity rows may exist.
+func (s *Subscription) Activity() <-chan struct{} { return s.activity }
+
+// Executions receives after new execution records may exist.
+func (s *Subscription) Executions() <-chan struct{} { return s.executions }
+
+// Progress receives the progress events of the subscription's session.
+func (s *Subscription) Progress() <-chan ProgressEvent { return s.progress }
+
+// Slow is closed when the stream fell ProgressBuffer events behind.
+func (s *Subscription) Slow() <-chan struct{} { return s.slow }
+
+// Close ends the subscription.
+func (s *Subscription) Close() { s.stop() }
+
+// Subscribe starts a subscription for a stream of the given session.
+func (b *Broker) Subscribe(session uuid.UUID) *Subscription {
+	s := &Subscription{
+		session: session, activity: make(chan struct{}, 1), executions: make(chan struct{}, 1),
+		progress: make(chan ProgressEvent, ProgressBuffer), slow: make(chan struct{}),
+	}
+	s.stop = func() {
+		b.mu.Lock()
+		delete(b.subs, s)
+		b.mu.Unlock()
+	}
 	b.mu.Lock()
-	defer b.mu.Unlock()
-	for ch := range b.subs {
-		select {
-		case ch <- struct{}{}:
-		default: // already awake
+	b.subs[s] = struct{}{}
+	b.mu.Unlock()
+	return s
+}
+
+// Notify wakes every stream for activity and executions: after a
+// (re)connection of the LISTEN connection, when notifications may have been
+// lost.
+func (b *Broker) Notify() {
+	b.each(func(s *Subscription) {
+		wake(s.activity)
+		wake(s.executions)
+	})
+}
+
+// Handle routes one notification of the LISTEN connection: mcpbox_activity
+// (a new row, or a progress event) and ExecutionsChannel; other channels are
+// ignored.
+func (b *Broker) Handle(n db.Notification) {
+	switch n.Channel {
+	case Channel:
+		if ev, ok := parseProgress(n.Payload); ok {
+			b.each(func(s *Subscription) {
+				if s.session != ev.Session {
+					return
+				}
+				select {
+				case s.progress <- ev:
+				default:
+					s.slowOnce.Do(func() { close(s.slow) })
+				}
+			})
+			return
 		}
+		b.each(func(s *Subscription) { wake(s.activity) })
+	case ExecutionsChannel:
+		b.each(func(s *Subscription) { wake(s.executions) })
 	}
 }
 
-// Subscribe returns a channel that receives after each Notify, and the
-// function that ends the subscription.
-func (b *Broker) Subscribe() (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
+func (b *Broker) each(fn func(*Subscription)) {
 	b.mu.Lock()
-	b.subs[ch] = struct{}{}
-	b.mu.Unlock()
-	return ch, func() {
-		b.mu.Lock()
-		delete(b.subs, ch)
-		b.mu.Unlock()
+	defer b.mu.Unlock()
+	for s := range b.subs {
+		fn(s)
+	}
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default: // already awake
 	}
 }
 

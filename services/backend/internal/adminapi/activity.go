@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v5"
 
+	"github.com/mcpbox/mcpbox/db/dbq"
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
 	"github.com/mcpbox/mcpbox/services/backend/internal/page"
@@ -38,87 +40,31 @@ const (
 // streamTypes are the event types a stream may ask for (types=…).
 var streamTypes = []string{"activity", "execution", "progress"} //nolint:gochecknoglobals // read-only
 
-// activityStream is GET /activity/stream: SSE of new activity rows (event
-// activity, id = seq), a ping comment every 15 s, the session re-checked
-// every 60 s (event auth_expired, then the stream ends), and on reconnect
-// with Last-Event-ID the missed rows first (at most 1000). execution and
-// progress events are not produced yet; asking for them is allowed.
+// activityStream is GET /activity/stream (backend.md §14.2): SSE of new
+// activity rows (event activity, id = seq), new execution records (event
+// execution), the progress of this session's long operations (event
+// progress, never stored or replayed), a ping comment every 15 s and the
+// session re-checked every 60 s (event auth_expired, then the stream ends).
+// On reconnect with Last-Event-ID the missed activity rows come first (at
+// most 1000). types=… picks event types; without it every type is sent.
 func (h *handlers) activityStream(c *echo.Context) error {
-	f := activity.StreamFilter{Category: c.QueryParam("category"), Level: c.QueryParam("level")}
-	if raw := c.QueryParam("server_id"); raw != "" {
-		id, err := uuid.Parse(raw)
-		if err != nil {
-			return invalid("server_id", "must be a UUID")
-		}
-		f.ServerID = &id
+	st, err := h.newStream(c)
+	if err != nil {
+		return err
 	}
-	if err := f.Validate(); err != nil {
-		return ruleFailure(err)
-	}
-	wantActivity := true
-	if raw := c.QueryParam("types"); raw != "" {
-		wantActivity = false
-		for _, t := range strings.Split(raw, ",") {
-			if !slices.Contains(streamTypes, t) {
-				return invalid("types", "must list of %s, comma-separated", strings.Join(streamTypes, ", "))
-			}
-			wantActivity = wantActivity || t == "activity"
-		}
-	}
+	defer st.sub.Close()
 	r, w := c.Request(), c.Response()
 	ctx := r.Context()
-	last, replay := int64(0), false
-	if raw := r.Header.Get("Last-Event-ID"); raw != "" {
-		n, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil || n < 0 {
-			return invalid("Last-Event-ID", "must be the id of an activity event")
-		}
-		last, replay = n, true
-	} else {
-		n, err := h.d.Store.MaxActivitySeq(ctx)
-		if err != nil {
-			return err
-		}
-		last = n
-	}
-	wake, stop := h.d.Activity.Subscribe()
-	defer stop()
-	rc := http.NewResponseController(w)
+	st.rc = http.NewResponseController(w)
+	st.w = w
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	write := func(format string, args ...any) error {
-		_ = rc.SetWriteDeadline(time.Now().Add(streamWrite))
-		if _, err := fmt.Fprintf(w, format, args...); err != nil {
-			return err
-		}
-		return rc.Flush()
-	}
-	send := func() error {
-		if !wantActivity {
-			return nil
-		}
-		rows, err := activity.After(ctx, h.d.Store, last, f)
-		if err != nil {
-			return err
-		}
-		for _, row := range rows {
-			data, err := json.Marshal(toActivityJSON(row))
-			if err != nil {
-				return err
-			}
-			if err := write("event: activity\nid: %d\ndata: %s\n\n", row.Seq, data); err != nil {
-				return err
-			}
-			last = row.Seq
-		}
-		return nil
-	}
-	if err := write(": connected\n\n"); err != nil {
+	if err := st.write(": connected\n\n"); err != nil {
 		return nil //nolint:nilerr // the client went away; nothing to answer
 	}
-	if replay {
-		if err := send(); err != nil {
+	if st.replay {
+		if err := st.sendActivity(ctx); err != nil {
 			return nil //nolint:nilerr // the stream has started: end it quietly
 		}
 	}
@@ -132,14 +78,20 @@ func (h *handlers) activityStream(c *echo.Context) error {
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-wake:
-			err = send()
+		case <-st.sub.Slow():
+			return nil // fell 256 events behind (§14.2)
+		case <-st.sub.Activity():
+			err = st.sendActivity(ctx)
+		case <-st.sub.Executions():
+			err = st.sendExecutions(ctx)
+		case ev := <-st.sub.Progress():
+			err = st.sendProgress(ev)
 		case <-ping.C:
-			err = write(": ping\n\n")
+			err = st.write(": ping\n\n")
 		case <-recheck.C:
 			open, cerr := h.d.Auth.StillOpen(ctx, p)
 			if cerr == nil && !open {
-				_ = write("event: auth_expired\ndata: {}\n\n")
+				_ = st.write("event: auth_expired\ndata: {}\n\n")
 				return nil
 			}
 		}
@@ -147,6 +99,154 @@ func (h *handlers) activityStream(c *echo.Context) error {
 			return nil //nolint:nilerr // a failed write or read ends the stream; the client reconnects
 		}
 	}
+}
+
+// stream is the state of one activity stream.
+type stream struct {
+	h                           *handlers
+	f                           activity.StreamFilter
+	sub                         *activity.Subscription
+	rc                          *http.ResponseController
+	w                           http.ResponseWriter
+	types                       map[string]bool
+	lastActivity, lastExecution int64
+	replay                      bool
+}
+
+// newStream reads the query and Last-Event-ID (400 for a bad one) and
+// subscribes before reading the starting points, so nothing written in
+// between is missed.
+func (h *handlers) newStream(c *echo.Context) (*stream, error) {
+	st := &stream{h: h, f: activity.StreamFilter{Category: c.QueryParam("category"), Level: c.QueryParam("level")}}
+	if raw := c.QueryParam("server_id"); raw != "" {
+		id, err := uuid.Parse(raw)
+		if err != nil {
+			return nil, invalid("server_id", "must be a UUID")
+		}
+		st.f.ServerID = &id
+	}
+	if err := st.f.Validate(); err != nil {
+		return nil, ruleFailure(err)
+	}
+	st.types = map[string]bool{}
+	if raw := c.QueryParam("types"); raw != "" {
+		for _, t := range strings.Split(raw, ",") {
+			if !slices.Contains(streamTypes, t) {
+				return nil, invalid("types", "must list of %s, comma-separated", strings.Join(streamTypes, ", "))
+			}
+			st.types[t] = true
+		}
+	} else {
+		for _, t := range streamTypes {
+			st.types[t] = true
+		}
+	}
+	r := c.Request()
+	if raw := r.Header.Get("Last-Event-ID"); raw != "" {
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < 0 {
+			return nil, invalid("Last-Event-ID", "must be the id of an activity event")
+		}
+		st.lastActivity, st.replay = n, true
+	}
+	st.sub = h.d.Activity.Subscribe(principal(c).SessionID)
+	ctx := r.Context()
+	var err error
+	if !st.replay {
+		if st.lastActivity, err = h.d.Store.MaxActivitySeq(ctx); err != nil {
+			st.sub.Close()
+			return nil, err
+		}
+	}
+	if st.lastExecution, err = h.d.Store.MaxExecutionSeq(ctx); err != nil {
+		st.sub.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *stream) write(format string, args ...any) error {
+	_ = st.rc.SetWriteDeadline(time.Now().Add(streamWrite))
+	if _, err := fmt.Fprintf(st.w, format, args...); err != nil {
+		return err
+	}
+	return st.rc.Flush()
+}
+
+func (st *stream) sendActivity(ctx context.Context) error {
+	if !st.types["activity"] {
+		return nil
+	}
+	rows, err := activity.After(ctx, st.h.d.Store, st.lastActivity, st.f)
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		data, err := json.Marshal(toActivityJSON(row))
+		if err != nil {
+			return err
+		}
+		if err := st.write("event: activity\nid: %d\ndata: %s\n\n", row.Seq, data); err != nil {
+			return err
+		}
+		st.lastActivity = row.Seq
+	}
+	return nil
+}
+
+// executionEventJSON is the data of an execution event (§14.2).
+type executionEventJSON struct {
+	ID          uuid.UUID `json:"id"`
+	ExposedName string    `json:"exposed_name"`
+	Success     bool      `json:"success"`
+	DurationMS  int32     `json:"duration_ms"`
+	CallerEmail *string   `json:"caller_email"`
+	CreatedAt   timestamp `json:"created_at"`
+}
+
+func (st *stream) sendExecutions(ctx context.Context) error {
+	if !st.types["execution"] {
+		return nil
+	}
+	rows, err := st.h.d.Store.ExecutionsAfter(ctx, dbq.ExecutionsAfterParams{
+		After: st.lastExecution, ServerID: st.f.ServerID, MaxRows: activity.Replay,
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range rows {
+		data, err := json.Marshal(executionEventJSON{
+			ID: r.ID, ExposedName: r.ExposedName, Success: r.Success, DurationMS: r.DurationMs,
+			CallerEmail: r.CallerEmail, CreatedAt: timestamp(r.CreatedAt),
+		})
+		if err != nil {
+			return err
+		}
+		if err := st.write("event: execution\ndata: %s\n\n", data); err != nil {
+			return err
+		}
+		st.lastExecution = r.Seq
+	}
+	return nil
+}
+
+// progressEventJSON is the data of a progress event (§14.2).
+type progressEventJSON struct {
+	RequestID string             `json:"request_id"`
+	Operation activity.Operation `json:"operation"`
+	Done      int                `json:"done"`
+	Total     int                `json:"total"`
+}
+
+func (st *stream) sendProgress(ev activity.ProgressEvent) error {
+	if !st.types["progress"] {
+		return nil
+	}
+	data, err := json.Marshal(progressEventJSON{RequestID: ev.RequestID, Operation: ev.Operation, Done: ev.Done, Total: ev.Total})
+	if err != nil {
+		return err
+	}
+	return st.write("event: progress\ndata: %s\n\n", data)
 }
 
 func cmpDuration(d, def time.Duration) time.Duration {

@@ -337,7 +337,7 @@ func (h *handlers) bulkDecide(c *echo.Context) error {
 			continue
 		}
 		var ae *apiError
-		if errors.As(approvalsError(r.Err), &ae) {
+		if errors.As(bulkItemError(r), &ae) {
 			out[i].Error = &proto.Error{Code: ae.body.Code, Message: ae.body.Message, Field: ae.body.Field}
 			continue
 		}

@@ -367,14 +367,15 @@ func TestBE23_SecurityHeadersOnErrors(t *testing.T) {
 }
 
 // The error shape of backend.md §15.1 for the API's own failures: unknown
-// route, wrong content type, malformed JSON, unbuilt routes.
+// route (401 before sign-in, then 404), wrong content type, malformed JSON.
 func TestAPIErrorShapes(t *testing.T) {
 	t.Parallel()
 	b := newBackend(t)
 	b.setup(t)
 	tok := b.login(t)
-	r := b.call(t, http.MethodGet, "/api/v1/export", nil, bearer(tok)...)
-	wantError(t, r, http.StatusNotImplemented, proto.CodeNotImplemented)
+	r := b.call(t, http.MethodGet, "/api/v1/no-such-route", nil, bearer(tok)...)
+	wantError(t, r, http.StatusNotFound, proto.CodeNotFound)
+	wantError(t, b.call(t, http.MethodGet, "/api/v1/no-such-route", nil), http.StatusUnauthorized, proto.CodeUnauthenticated)
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, b.srv.URL+"/api/v1/auth/login", strings.NewReader(`{"username":"a"`))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := b.srv.Client().Do(req)

@@ -22,20 +22,9 @@ const maxBody = 1 << 20
 // trailing data or a duplicate key 400 invalid_json, an unknown field, a
 // wrong type or a missing required key 400 validation_failed naming it.
 func decode(c *echo.Context, v any, required ...string) error {
-	const limit = maxBody
-	r := c.Request()
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return fail(http.StatusUnsupportedMediaType, proto.CodeUnsupportedMediaType,
-			"Content-Type must be application/json.")
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooLarge):
-		return fail(http.StatusRequestEntityTooLarge, proto.CodeRequestTooLarge,
-			"The request body is over %d bytes; send less.", limit)
-	case err != nil:
-		return fail(http.StatusBadRequest, proto.CodeInvalidJSON, "The request body could not be read.")
+	body, err := readJSON(c, maxBody)
+	if err != nil {
+		return err
 	}
 	if err := strictjson.Decode(body, v, strictjson.Options{}); err != nil {
 		var se *strictjson.Error
@@ -54,4 +43,24 @@ func decode(c *echo.Context, v any, required ...string) error {
 		}
 	}
 	return nil
+}
+
+// readJSON reads a JSON request body of at most limit bytes: a body that
+// is not application/json is 415, a longer one 413.
+func readJSON(c *echo.Context, limit int64) ([]byte, error) {
+	r := c.Request()
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return nil, fail(http.StatusUnsupportedMediaType, proto.CodeUnsupportedMediaType,
+			"Content-Type must be application/json.")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return nil, fail(http.StatusRequestEntityTooLarge, proto.CodeRequestTooLarge,
+			"The request body is over %d bytes; send less.", limit)
+	case err != nil:
+		return nil, fail(http.StatusBadRequest, proto.CodeInvalidJSON, "The request body could not be read.")
+	}
+	return body, nil
 }

@@ -127,8 +127,8 @@ func replica(t *testing.T, url string, opts ...func(*options)) *backend {
 	d.Activity = activity.NewBroker()
 	d.StreamPing, d.StreamRecheck = o.streamPing, o.streamRecheck
 	listener, err := store.Listen(t.Context(), db.ListenOptions{
-		Channels: []string{"mcpbox_activity"},
-		OnNotify: func(db.Notification) { d.Activity.Notify() },
+		Channels: []string{activity.Channel, activity.ExecutionsChannel},
+		OnNotify: d.Activity.Handle,
 		OnUp:     d.Activity.Notify,
 	})
 	if err != nil {

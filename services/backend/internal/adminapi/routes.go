@@ -6,8 +6,9 @@
 // /api/v1 is served by echo v5 with one error shape (backend.md §15.1),
 // strict JSON bodies, the security headers of §7.5 and admin authentication
 // (package auth): a Bearer access token, or the session cookie plus the CSRF
-// token on every mutation. The authentication routes are built; the other
-// /api/v1 routes and the UI answer 501 not_implemented, never a fake success.
+// token on every mutation. An unknown /api/v1 path answers 401 to a caller
+// that is not signed in (so routes cannot be enumerated) and 404 not_found
+// to an admin; the web UI (admin-ui.md) is not built yet and answers 501.
 package adminapi
 
 import (
@@ -64,7 +65,7 @@ type Deps struct {
 	// long-class (330 s) write deadlines of backend.md §3 (tests); zero
 	// keeps them.
 	WriteTimeout, LongWriteTimeout time.Duration
-	Proxies                   peer.Proxies
+	Proxies                        peer.Proxies
 	// CookieAlwaysSecure is MCPBOX_COOKIE_SECURE=true (else: Secure over HTTPS).
 	CookieAlwaysSecure bool
 	// PublicOrigin is MCPBOX_PUBLIC_ORIGIN ("" = the request's own origin).
@@ -89,10 +90,11 @@ func newAPI(d Deps) *echo.Echo {
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           d.Log,
 		HTTPErrorHandler: errorHandler(d.Log),
-		// The rest of the contract is not built yet: 501 once signed in. A
-		// known path with another method is 405 (the router's default).
-		Router: echo.NewRouter(echo.RouterConfig{NotFoundHandler: h.authenticate(notImplemented)}),
+		// An unknown path: 404 once signed in. A known path with another
+		// method is 405 (the router's default).
+		Router: echo.NewRouter(echo.RouterConfig{NotFoundHandler: h.authenticate(noRoute)}),
 	})
+	e.Pre(h.writeDeadline)
 	v1 := e.Group(proto.PathAdminAPIPrefix)
 	a := v1.Group("/auth")
 	a.GET("/status", h.status)
@@ -122,7 +124,7 @@ func newAPI(d Deps) *echo.Echo {
 	return e
 }
 
-func notImplemented(c *echo.Context) error {
+func noRoute(c *echo.Context) error {
 	r := c.Request()
-	return fail(http.StatusNotImplemented, proto.CodeNotImplemented, "%s %s is not implemented in this build of MCPbox.", r.Method, r.URL.Path)
+	return fail(http.StatusNotFound, proto.CodeNotFound, "No API route %s %s; the routes are listed in backend.md §8.2.", r.Method, r.URL.Path)
 }

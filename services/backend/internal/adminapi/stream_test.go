@@ -18,9 +18,15 @@ type sseEvent struct{ name, id, data string }
 // arrive; the stream closes when the test ends.
 func openStream(t *testing.T, b *backend, header ...string) <-chan sseEvent {
 	t.Helper()
+	return openStreamAt(t, b, "/api/v1/activity/stream", header...)
+}
+
+// openStreamAt opens the stream at path (with its query).
+func openStreamAt(t *testing.T, b *backend, path string, header ...string) <-chan sseEvent {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.srv.URL+"/api/v1/activity/stream", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.srv.URL+path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,5 +145,53 @@ func TestBE86_ActivityStream(t *testing.T) {
 	r := b.call(t, http.MethodGet, "/api/v1/activity/stream?types=video", nil, bearer(tok)...)
 	if r.status != http.StatusBadRequest || r.err.Field != "types" {
 		t.Errorf("types=video: %d %s", r.status, r.raw)
+	}
+}
+
+// A batch of execution records (one NOTIFY mcpbox_executions) reaches the
+// stream as execution events, oldest first, filtered by server_id; the
+// types filter leaves them out when not asked for.
+func TestActivityStreamExecutionEvents(t *testing.T) {
+	t.Parallel()
+	b := newBackend(t)
+	b.setup(t)
+	tok := b.login(t)
+	serverA, serverB := "6f9619ff-8b86-d011-b42d-00c04fc964ff", "7f9619ff-8b86-d011-b42d-00c04fc964ff"
+	all := openStream(t, b, bearer(tok)...)
+	onlyA := openStreamAt(t, b, "/api/v1/activity/stream?server_id="+serverA, bearer(tok)...)
+	activityOnly := openStreamAt(t, b, "/api/v1/activity/stream?types=activity", bearer(tok)...)
+	b.sql(t, `WITH rows AS (
+		INSERT INTO execution_records (server_id, exposed_name, success, duration_ms, caller_email)
+		VALUES ($1, 'weather__forecast', true, 12, 'ann@example.com'), ($2, 'mail__send', false, 40, NULL)
+		RETURNING 1)
+		SELECT pg_notify('mcpbox_executions', json_build_object('count', (SELECT count(*) FROM rows))::text)`,
+		nil, serverA, serverB)
+	first, second := nextEvent(t, all, 2*time.Second), nextEvent(t, all, 2*time.Second)
+	if first.name != "execution" || !strings.Contains(first.data, `"exposed_name":"weather__forecast"`) ||
+		!strings.Contains(first.data, `"success":true`) || !strings.Contains(first.data, `"duration_ms":12`) ||
+		!strings.Contains(first.data, `"caller_email":"ann@example.com"`) || first.id != "" {
+		t.Fatalf("first event %+v", first)
+	}
+	if second.name != "execution" || !strings.Contains(second.data, `"exposed_name":"mail__send"`) {
+		t.Fatalf("second event %+v", second)
+	}
+	if got := nextEvent(t, onlyA, 2*time.Second); !strings.Contains(got.data, "weather__forecast") {
+		t.Fatalf("server filter: %+v", got)
+	}
+	// An audit row after the records: the activity-only stream's first
+	// event is that row, not an execution.
+	if r := b.call(t, http.MethodPost, "/api/v1/settings/onboarding-complete", nil, bearer(tok)...); r.status != http.StatusOK {
+		t.Fatalf("onboarding-complete: %d %s", r.status, r.raw)
+	}
+	if got := nextEvent(t, activityOnly, 2*time.Second); got.name != "activity" {
+		t.Fatalf("types=activity got %+v", got)
+	}
+	// The server filter skipped mail__send: the next event of the
+	// filtered stream is a later record of server A.
+	b.sql(t, `WITH rows AS (
+		INSERT INTO execution_records (server_id, exposed_name, success) VALUES ($1, 'weather__alerts', true) RETURNING 1)
+		SELECT pg_notify('mcpbox_executions', json_build_object('count', (SELECT count(*) FROM rows))::text)`, nil, serverA)
+	if got := nextEvent(t, onlyA, 2*time.Second); !strings.Contains(got.data, "weather__alerts") {
+		t.Fatalf("server filter let another server's record through: %+v", got)
 	}
 }

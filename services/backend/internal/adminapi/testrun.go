@@ -9,13 +9,14 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
 	"github.com/mcpbox/mcpbox/services/backend/internal/catalog"
 	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 )
 
 // registerTestRuns adds POST /tools/{id}/test (backend.md §8.2, §11.2).
 func (h *handlers) registerTestRuns(v1 *echo.Group) {
-	v1.POST("/tools/:id/test", h.testTool, h.authenticate)
+	v1.POST("/tools/:id/test", h.testTool, h.authenticate, h.long(activity.OpTestRun))
 }
 
 // testRunJSON is the answer of a test run: ok is true whenever the tool

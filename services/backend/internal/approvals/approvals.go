@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/db/dbq"
@@ -53,10 +54,17 @@ const (
 type Service struct {
 	store  *db.Store
 	policy *policy.Service
+	// sources decides the source items of a bulk decision; nil until
+	// UseSources.
+	sources SourceDecider
+	// decisions is mcpbox_backend_approval_decisions_total (Instrument).
+	decisions *prometheus.CounterVec
 }
 
-// New returns the service.
-func New(store *db.Store) *Service { return &Service{store: store, policy: policy.New(store)} }
+// New returns the service. Its metrics are registered by Instrument.
+func New(store *db.Store) *Service {
+	return &Service{store: store, policy: policy.New(store), decisions: newDecisionsMetric()}
+}
 
 // Audit says who decides, for the audit rows and *_by columns.
 type Audit struct {

@@ -113,8 +113,8 @@ type BulkResult struct {
 	Err  error
 }
 
-// ErrSourcesUnsupported is a bulk item of kind source: external sources are
-// decided on their own routes, which this service does not serve.
+// ErrSourcesUnsupported is a bulk item of kind source while no
+// SourceDecider is registered (UseSources).
 var ErrSourcesUnsupported = errors.New("approvals: source decisions are not served by the approvals service")
 
 // CheckBulk validates a bulk request as a whole: the action, 1–100 items
@@ -164,7 +164,7 @@ func (s *Service) Bulk(ctx context.Context, a Audit, action string, reason *stri
 			if err := q.SavepointBulkItem(ctx); err != nil {
 				return err
 			}
-			err := bulkItem(ctx, q, a, action, reason, it)
+			err := bulkItem(ctx, q, a, action, reason, it, s.sources)
 			if err != nil {
 				out[i].Err = err
 				if rerr := q.RollbackBulkItem(ctx); rerr != nil {
@@ -181,16 +181,33 @@ func (s *Service) Bulk(ctx context.Context, a Audit, action string, reason *stri
 	if err != nil {
 		return nil, fmt.Errorf("bulk %s: %w", action, err)
 	}
+	decision := DecisionApproved
+	if action == ActionReject {
+		decision = DecisionRejected
+	}
+	for _, r := range out {
+		if r.Err == nil {
+			s.CountDecision(r.Kind, decision)
+		}
+	}
 	return out, nil
 }
 
-// bulkItem applies one decision in q's transaction.
-func bulkItem(ctx context.Context, q *dbq.Queries, a Audit, action string, reason *string, it BulkItem) error {
+// bulkItem applies one decision in q's transaction; sources decides the
+// items of kind source.
+func bulkItem(ctx context.Context, q *dbq.Queries, a Audit, action string, reason *string, it BulkItem, sources SourceDecider) error {
 	var err error
 	notFound := ErrRequestNotFound
 	switch it.Kind {
 	case ItemSource:
-		return ErrSourcesUnsupported
+		if sources == nil {
+			return ErrSourcesUnsupported
+		}
+		why := ""
+		if reason != nil {
+			why = *reason
+		}
+		err = sources.DecideSource(ctx, q, a, it.ID, action == ActionApprove, why)
 	case ItemTool:
 		notFound = ErrNotFound
 		if it.Version == nil {

@@ -472,6 +472,7 @@ func (s *Service) ApproveRequest(ctx context.Context, a Audit, kind Kind, id uui
 	if err != nil {
 		return Request{}, wrap("approve request "+id.String(), err, ErrRequestNotFound)
 	}
+	s.CountDecision(string(kind), DecisionApproved)
 	return s.GetRequest(ctx, kind, id)
 }
 
@@ -510,6 +511,7 @@ func (s *Service) RejectRequest(ctx context.Context, a Audit, kind Kind, id uuid
 	if err != nil {
 		return Request{}, wrap("reject request "+id.String(), err, ErrRequestNotFound)
 	}
+	s.CountDecision(string(kind), DecisionRejected)
 	return s.GetRequest(ctx, kind, id)
 }
 
@@ -565,6 +567,7 @@ func (s *Service) RevokeRequest(ctx context.Context, a Audit, kind Kind, id uuid
 	if err != nil {
 		return Request{}, nil, wrap("revoke request "+id.String(), err, ErrRequestNotFound)
 	}
+	s.CountDecision(string(kind), DecisionRevoked)
 	out, err := s.GetRequest(ctx, kind, id)
 	return out, revoked, err
 }

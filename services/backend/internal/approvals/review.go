@@ -190,6 +190,7 @@ func (s *Service) Approve(ctx context.Context, a Audit, id uuid.UUID, version in
 	if err != nil {
 		return Granted{}, wrap("approve tool "+id.String(), err, ErrNotFound)
 	}
+	s.CountDecision(ItemTool, DecisionApproved)
 	return out, nil
 }
 
@@ -316,6 +317,9 @@ func (s *Service) Reject(ctx context.Context, a Audit, id uuid.UUID, version int
 		return err
 	}
 	err := s.inTx(ctx, func(q *dbq.Queries) error { return rejectTool(ctx, q, a, id, version, reason) })
+	if err == nil {
+		s.CountDecision(ItemTool, DecisionRejected)
+	}
 	return wrap("reject tool "+id.String(), err, ErrNotFound)
 }
 
@@ -373,6 +377,9 @@ func (s *Service) Revoke(ctx context.Context, a Audit, id uuid.UUID, reason *str
 		_, err = revision.Catalog(ctx, q)
 		return err
 	})
+	if err == nil {
+		s.CountDecision(ItemTool, DecisionRevoked)
+	}
 	return wrap("revoke tool "+id.String(), err, ErrNotFound)
 }
 

@@ -11,7 +11,11 @@
 package catalog
 
 import (
+	"context"
 	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
@@ -24,6 +28,18 @@ type Service struct {
 	secrets *secrets.Service
 	policy  *policy.Service
 	log     *slog.Logger
+	oauth   OAuthTokens
+}
+
+// OAuthTokens hands out the access tokens of external sources that sign in
+// with OAuth (package oauthflow).
+type OAuthTokens interface {
+	// AccessTokenWithExpiry returns a valid access token of the source and
+	// its expiry (zero when unknown), refreshing it when it is about to
+	// expire. An error for which errors.As finds an
+	// interface{ SignInRequired() bool } reporting true means an admin must
+	// sign the source in again.
+	AccessTokenWithExpiry(ctx context.Context, sourceID uuid.UUID) (string, time.Time, error)
 }
 
 // New returns the service. It logs nothing until WithLogger is called.
@@ -37,5 +53,13 @@ func (s *Service) WithLogger(log *slog.Logger) *Service {
 	if log != nil {
 		s.log = log
 	}
+	return s
+}
+
+// WithOAuth makes plans of tools of OAuth sources carry the source's
+// access token from tokens (without it they are refused as not
+// implemented). It returns s.
+func (s *Service) WithOAuth(tokens OAuthTokens) *Service {
+	s.oauth = tokens
 	return s
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/mcpbox/mcpbox/db/dbq"
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
+	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
 )
 
 // External source auth types (backend.md §4.2 external_mcp_sources).
@@ -87,7 +88,7 @@ func (s *Service) Plan(ctx context.Context, id uuid.UUID, version int, requestID
 	names := slices.Clone(c.Manifest.Secrets)
 	authSecret := ""
 	if p.Kind == proto.ToolKindExternal {
-		authSecret, err = sourceAuthSecret(t)
+		authSecret, err = sourceAuthSecret(t, s.oauth != nil)
 		if err != nil {
 			return proto.Plan{}, err
 		}
@@ -117,9 +118,35 @@ func (s *Service) Plan(ctx context.Context, id uuid.UUID, version int, requestID
 			p.External.Headers["Authorization"] = "Bearer " + values[authSecret]
 		case authHeader:
 			p.External.Headers[*t.SourceAuthHeaderName] = values[authSecret]
+		case authOAuth:
+			token, expiry, err := s.oauth.AccessTokenWithExpiry(ctx, *t.SourceID)
+			if err != nil {
+				return proto.Plan{}, oauthRefusal(t, err)
+			}
+			p.External.Headers["Authorization"] = "Bearer " + token
+			if !expiry.IsZero() {
+				p.ExpiresAt = &expiry
+			}
 		}
 	}
 	return p, nil
+}
+
+// oauthRefusal maps a failure to get a source's access token (§9.4): an
+// admin must sign in again → 409 source_auth_failed; the sandbox could not
+// broker the refresh → its 503 or 502.
+func oauthRefusal(t dbq.GetPlanToolRow, err error) error {
+	var signIn interface{ SignInRequired() bool }
+	if errors.As(err, &signIn) && signIn.SignInRequired() {
+		return refused(http.StatusConflict, proto.CodeSourceAuthFailed,
+			"External source '%s' needs an admin to sign in again (Servers > %s > External sources).",
+			deref(t.SourceName), t.ServerName)
+	}
+	var sandbox *sandboxclient.Error
+	if errors.As(err, &sandbox) {
+		return refused(sandbox.Status(), sandbox.Code(), "%s", sandbox.Message())
+	}
+	return fmt.Errorf("plan: the access token of source %s: %w", *t.SourceID, err)
 }
 
 // readPlanState reads the tool, checks that version is its approved
@@ -190,9 +217,9 @@ func executable(t dbq.GetPlanToolRow, version int) error {
 }
 
 // sourceAuthSecret returns the secret whose value makes an external
-// source's auth header ("" for auth none). OAuth sources are refused:
-// this build cannot open their tokens.
-func sourceAuthSecret(t dbq.GetPlanToolRow) (string, error) {
+// source's auth header ("" for auth none and oauth). OAuth sources are
+// refused when the service has no token provider (oauth false).
+func sourceAuthSecret(t dbq.GetPlanToolRow, oauth bool) (string, error) {
 	if t.SourceID == nil || t.SourceUrl == nil || t.SourceTransport == nil || t.SourceAuthType == nil {
 		return "", fmt.Errorf("external tool %s has no source", t.ID)
 	}
@@ -205,6 +232,9 @@ func sourceAuthSecret(t dbq.GetPlanToolRow) (string, error) {
 		}
 		return *t.SourceAuthSecretName, nil
 	case authOAuth:
+		if oauth {
+			return "", nil
+		}
 		return "", refused(http.StatusNotImplemented, proto.CodeNotImplemented,
 			"Plans for external sources that sign in with OAuth ('%s') are not implemented in this build of MCPbox.",
 			deref(t.SourceName))

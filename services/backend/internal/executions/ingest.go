@@ -24,6 +24,7 @@ import (
 	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/proto/redact"
 	"github.com/mcpbox/mcpbox/proto/strictjson"
+	"github.com/mcpbox/mcpbox/services/backend/internal/revision"
 )
 
 // Record field limits the table does not state (backend.md §9.6).
@@ -39,7 +40,7 @@ const (
 
 // NotifyChannel is the channel of the one NOTIFY per ingested batch; the
 // payload is {"count", "min_seq", "max_seq"} of the records stored.
-const NotifyChannel = "mcpbox_executions"
+const NotifyChannel = revision.ChannelExecutions
 
 // IngestHandler serves POST /internal/v1/executions (backend.md §9.6) for a
 // caller that the service-token guard already admitted: a body of

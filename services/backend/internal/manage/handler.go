@@ -83,6 +83,13 @@ func (s *Service) operations() map[proto.ManagementTool]operation {
 		proto.MgmtRollbackTool:        {args: []string{"tool_id", "version"}, run: s.rollbackTool},
 		proto.MgmtGetToolStatus:       {args: []string{"tool_id"}, run: s.getToolStatus},
 		proto.MgmtListPendingRequests: {args: []string{"cursor", "limit"}, run: s.listPendingRequests},
+		proto.MgmtAddExternalSource: {
+			args: []string{"server_id", "name", "url", "auth_type", "auth_secret_name", "auth_header_name", "transport_type"},
+			run:  s.addExternalSource,
+		},
+		proto.MgmtListExternalSources:   {args: []string{"server_id", "cursor", "limit"}, run: s.listExternalSources},
+		proto.MgmtDiscoverExternalTools: {args: []string{"source_id"}, run: s.discoverExternalTools},
+		proto.MgmtImportExternalTools:   {args: []string{"source_id", "tool_names"}, run: s.importExternalTools},
 	}
 }
 
@@ -121,7 +128,9 @@ func (s *Service) Handler() http.Handler {
 			return
 		}
 		c := &call{tool: tool, caller: req.Caller, requestID: requestID}
-		writeJSON(w, http.StatusOK, s.serve(r.Context(), c, op, req.Arguments))
+		resp := s.serve(r.Context(), c, op, req.Arguments)
+		s.count(tool, resp)
+		writeJSON(w, http.StatusOK, resp)
 	})
 }
 

@@ -45,6 +45,8 @@ type fakeSandbox struct {
 	// analysis, when set, answers an analyze request for the code
 	// instead of okAnswer.
 	analysis func(code string) proto.AnalyzeResponse
+	// discovery, when set, answers /v1/mcp/discover (else 404).
+	discovery func(req proto.DiscoverRequest) proto.DiscoverResponse
 }
 
 // setAnalysis makes the fake answer analyze requests with fn.
@@ -69,7 +71,7 @@ func newFakeSandbox(t *testing.T) *fakeSandbox {
 	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.calls[r.URL.Path]++
-		analysis := f.analysis
+		analysis, discovery := f.analysis, f.discovery
 		f.mu.Unlock()
 		if r.Method != http.MethodPost || r.Header.Get(proto.HeaderServiceToken) != sandboxToken {
 			http.NotFound(w, r)
@@ -84,6 +86,13 @@ func newFakeSandbox(t *testing.T) *fakeSandbox {
 				return
 			}
 			_ = json.NewEncoder(w).Encode(analysis(req.Code))
+		case proto.PathSandboxDiscover:
+			var req proto.DiscoverRequest
+			if discovery == nil || json.NewDecoder(r.Body).Decode(&req) != nil {
+				http.NotFound(w, r)
+				return
+			}
+			_ = json.NewEncoder(w).Encode(discovery(req))
 		case proto.PathSandboxExecute:
 			_ = json.NewEncoder(w).Encode(proto.ExecuteResponse{
 				OK: true, Result: json.RawMessage(`"hello"`), ContentText: "hello", Stdout: "ran\n", DurationMS: 3,
@@ -120,6 +129,8 @@ type env struct {
 	exec    *executions.Service
 	policy  *policy.Service
 	sandbox *fakeSandbox
+	// metrics holds mcpbox_backend_management_calls_total.
+	metrics *prometheus.Registry
 }
 
 func newEnv(t *testing.T) *env {
@@ -153,10 +164,15 @@ func newEnv(t *testing.T) *env {
 		Store: store, Sandbox: sb, Secrets: sec, Policy: pol, Tools: d.Tools, Approvals: d.Approvals, Logger: d.Logger,
 	})
 	mux := http.NewServeMux()
-	mux.Handle(proto.PathInternalManage, manage.New(d).Handler())
+	svc := manage.New(d)
+	reg := prometheus.NewRegistry()
+	if err := svc.Instrument(reg); err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle(proto.PathInternalManage, svc.Handler())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, url: url, exec: ex, policy: pol, sandbox: f}
+	return &env{srv: srv, url: url, exec: ex, policy: pol, sandbox: f, metrics: reg}
 }
 
 // dbtestExec runs SQL on the env's database.

@@ -14,6 +14,8 @@ package manage
 import (
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
 	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
@@ -44,7 +46,10 @@ type Deps struct {
 }
 
 // Service dispatches management operations.
-type Service struct{ d Deps }
+type Service struct {
+	d     Deps
+	calls *prometheus.CounterVec
+}
 
-// New returns the service.
-func New(d Deps) *Service { return &Service{d: d} }
+// New returns the service. Its metric is registered by Instrument.
+func New(d Deps) *Service { return &Service{d: d, calls: newCallsMetric()} }

@@ -15,7 +15,8 @@ import (
 )
 
 // pendingItem is an item of mcpbox_list_pending_requests: a tool waiting
-// for review, or a pending network or package request.
+// for review, a pending network or package request, or an external source
+// waiting for review.
 type pendingItem struct {
 	Kind          string     `json:"kind"`
 	ID            uuid.UUID  `json:"id"`
@@ -43,8 +44,8 @@ func newer(a, b pendingItem) int {
 
 func pendingKeys(it pendingItem) []any { return []any{it.RequestedAt, it.Kind, it.ID} }
 
-// pendingItems reads every tool in pending_review and every pending
-// network and package request.
+// pendingItems reads every tool in pending_review, every pending network
+// and package request and every external source in pending_review.
 func (s *Service) pendingItems(ctx context.Context) ([]pendingItem, error) {
 	var out []pendingItem
 	cursor := ""
@@ -96,6 +97,11 @@ func (s *Service) pendingItems(ctx context.Context) ([]pendingItem, error) {
 			out = append(out, it)
 		}
 	}
+	srcs, err := s.pendingSources(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, srcs...)
 	slices.SortFunc(out, newer)
 	return out, nil
 }

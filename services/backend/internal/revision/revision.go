@@ -23,6 +23,9 @@ const (
 	ChannelPolicy   = "mcpbox_policy"
 	ChannelSecrets  = "mcpbox_secrets"
 	ChannelActivity = "mcpbox_activity"
+	// ChannelExecutions carries one notification per ingested batch of
+	// execution records (§9.6), for the activity stream.
+	ChannelExecutions = "mcpbox_executions"
 )
 
 // Catalog bumps revisions.catalog and notifies mcpbox_catalog with

@@ -78,11 +78,12 @@ func (e *UnknownKeyIDError) Unwrap() error { return ErrUnknownKeyID }
 
 // Keyring holds the AES-256-GCM keys of one process: the current key, which
 // seals, and the old keys, which only open. It keeps no raw key bytes, only
-// the expanded ciphers and the derived setup code, and it is safe for
-// concurrent use.
+// the expanded ciphers, the HKDF pseudorandom keys of derive.go and the
+// derived setup code, and it is safe for concurrent use.
 type Keyring struct {
 	currentID byte
 	aeads     [maxKeyID + 1]cipher.AEAD // indexed by key id; nil when not configured
+	prks      [maxKeyID + 1][]byte      // HKDF-Extract of each key (derive.go); nil when not configured
 	setupCode string
 }
 
@@ -106,6 +107,7 @@ func New(currentID int, currentHex, oldKeys string) (*Keyring, error) {
 	if err == nil && validID {
 		k.currentID = byte(currentID) //nolint:gosec // G115: validID means 1–255
 		k.aeads[currentID] = newAEAD(key)
+		k.prks[currentID] = extractPRK(key)
 		k.setupCode = deriveSetupCode(key)
 	}
 	clear(key)
@@ -146,6 +148,7 @@ func (k *Keyring) addOldKeys(currentID int, oldKeys string) []error {
 			continue
 		}
 		k.aeads[id] = newAEAD(key)
+		k.prks[id] = extractPRK(key)
 		clear(key)
 	}
 	return errs
