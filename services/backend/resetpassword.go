@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
+
+	"golang.org/x/term"
 
 	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/db/dbq"
@@ -24,9 +27,37 @@ const reasonAdminReset = "admin_reset"
 const maxPasswordLine = 4096
 
 // resetPasswordOnTerminal is `backend reset-password <username>` reading
-// the process's standard input and prompting on its standard error.
+// the process's standard input and prompting on its standard error. On a
+// terminal the password is read with echo off; piped input is read as is.
 func resetPasswordOnTerminal(ctx context.Context, args, environ []string, stdout io.Writer) error {
-	return resetPassword(os.Stdin, os.Stderr)(ctx, args, environ, stdout)
+	var in io.Reader = os.Stdin
+	if fd := int(os.Stdin.Fd()); term.IsTerminal(fd) {
+		in = &hiddenLines{read: func() ([]byte, error) { return term.ReadPassword(fd) }, echo: os.Stderr}
+	}
+	return resetPassword(in, os.Stderr)(ctx, args, environ, stdout)
+}
+
+// hiddenLines reads a terminal one line at a time with echo off: each
+// read returns one line and its line ending, and shows the line ending the
+// terminal did not echo.
+type hiddenLines struct {
+	read    func() ([]byte, error)
+	echo    io.Writer
+	pending []byte
+}
+
+func (h *hiddenLines) Read(p []byte) (int, error) {
+	if len(h.pending) == 0 {
+		line, err := h.read()
+		_, _ = io.WriteString(h.echo, "\n")
+		if err != nil {
+			return 0, err
+		}
+		h.pending = append(slices.Clip(line), '\n')
+	}
+	n := copy(p, h.pending)
+	h.pending = h.pending[n:]
+	return n, nil
 }
 
 // resetPassword returns `backend reset-password <username>` (backend.md §3,

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -143,4 +144,31 @@ func FuzzReadNewPassword(f *testing.F) {
 			t.Fatalf("input %q gave password %q, prompts %q", input, got, prompt.String())
 		}
 	})
+}
+
+// On a terminal each hidden read is one line: the reader serves it with its
+// line ending, in pieces if the caller's buffer is small, and shows the
+// line ending the terminal did not echo.
+func TestHiddenLines(t *testing.T) {
+	t.Parallel()
+	lines := [][]byte{[]byte("correct horse battery"), []byte("correct horse battery")}
+	var shown strings.Builder
+	h := &hiddenLines{echo: &shown, read: func() ([]byte, error) {
+		if len(lines) == 0 {
+			return nil, io.EOF
+		}
+		l := lines[0]
+		lines = lines[1:]
+		return l, nil
+	}}
+	got, err := readNewPassword(bufio.NewReaderSize(h, 16), io.Discard)
+	if err != nil || got != "correct horse battery" {
+		t.Fatalf("readNewPassword = %q, %v", got, err)
+	}
+	if shown.String() != "\n\n" {
+		t.Errorf("shown %q, want the two line endings", shown.String())
+	}
+	if _, err := readNewPassword(bufio.NewReader(h), io.Discard); err == nil {
+		t.Error("an ended terminal gave a password")
+	}
 }

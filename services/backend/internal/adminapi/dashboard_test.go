@@ -15,7 +15,6 @@ import (
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/buildinfo"
 	"github.com/mcpbox/mcpbox/services/backend/internal/adminapi"
-	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
 )
 
 // statusSandbox is a fake sandbox answering GET /readyz with readiness (200
@@ -489,7 +488,7 @@ func TestPackagesWithTheSandboxUp(t *testing.T) {
 	b.sql(t, `INSERT INTO package_requests (package, status) VALUES ('image/png', 'approved'),
 		('encoding/xml', 'approved'), ('archive/zip', 'pending'), ('log', 'rejected')`, nil)
 	p, raw := b.packages(t, tok)
-	if !slices.Equal(p.Default, approvals.DefaultPackages()) || !slices.Equal(p.Approvable, approvals.ApprovablePackages()) {
+	if !slices.Equal(p.Default, proto.DefaultPackages()) || !slices.Equal(p.Approvable, proto.ApprovablePackages()) {
 		t.Errorf("tiers: %s", raw)
 	}
 	if !slices.Equal(p.Approved, []string{"encoding/xml", "image/png"}) {

@@ -75,7 +75,7 @@ func missing(ctx context.Context, q *dbq.Queries, serverID uuid.UUID, m proto.Ma
 			ok[p] = true
 		}
 		for _, p := range m.Packages {
-			if !ok[p] && !IsDefaultPackage(p) {
+			if !ok[p] && !proto.IsDefaultPackage(p) {
 				out.Packages = append(out.Packages, p)
 			}
 		}

@@ -197,9 +197,9 @@ func (s *Service) RequestNetwork(ctx context.Context, a Audit, toolID uuid.UUID,
 func checkPackage(ctx context.Context, q *dbq.Queries, pkg string) error {
 	covered := &AlreadyCoveredError{Message: fmt.Sprintf("Package '%s' is already allowed; no request needed.", pkg)}
 	switch {
-	case IsDefaultPackage(pkg):
+	case proto.IsDefaultPackage(pkg):
 		return covered
-	case !IsApprovablePackage(pkg):
+	case !proto.IsApprovablePackage(pkg):
 		return &PackageForbiddenError{Package: pkg}
 	}
 	if _, err := q.FindApprovedPackageRequest(ctx, pkg); err == nil {

@@ -288,7 +288,7 @@ func grant(ctx context.Context, q *dbq.Queries, a Audit, t lockedTool) (Granted,
 		}
 	}
 	for _, pkg := range miss.Packages {
-		if !IsApprovablePackage(pkg) {
+		if !proto.IsApprovablePackage(pkg) {
 			return Granted{}, &PackageForbiddenError{Package: pkg}
 		}
 		pending, err := q.FindPackageRequest(ctx, dbq.FindPackageRequestParams{Package: pkg, Status: StatusPending, ToolID: &t.row.ID})

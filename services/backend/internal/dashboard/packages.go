@@ -6,15 +6,14 @@ import (
 	"fmt"
 
 	"github.com/mcpbox/mcpbox/proto"
-	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
 	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
 )
 
 // Packages is GET /packages (backend.md §8.2): the package sets the backend
 // enforces and the sandbox's catalogue.
 type Packages struct {
-	// Default and Approvable are the tiers of approvals.DefaultPackages
-	// and approvals.ApprovablePackages; Approved the packages of the
+	// Default and Approvable are the tiers of proto.DefaultPackages
+	// and proto.ApprovablePackages; Approved the packages of the
 	// approved package requests. All sorted.
 	Default, Approvable, Approved []string
 	// Catalogue is the sandbox's GET /v1/packages entries; nil when the
@@ -32,7 +31,7 @@ func (s *Service) Packages(ctx context.Context) (Packages, error) {
 	if err != nil {
 		return Packages{}, fmt.Errorf("packages: list the approved packages: %w", err)
 	}
-	out := Packages{Default: approvals.DefaultPackages(), Approvable: approvals.ApprovablePackages(), Approved: approved}
+	out := Packages{Default: proto.DefaultPackages(), Approvable: proto.ApprovablePackages(), Approved: approved}
 	cat, err := s.sandbox.Packages(ctx)
 	if err != nil {
 		out.CatalogueError = catalogueError(err)

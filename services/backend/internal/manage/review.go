@@ -253,7 +253,7 @@ func (s *Service) listPackages(ctx context.Context, _ *call) (any, error) {
 	slices.Sort(approved)
 	approved = slices.Compact(approved)
 	approvable := []string{}
-	for _, p := range approvals.ApprovablePackages() {
+	for _, p := range proto.ApprovablePackages() {
 		if _, ok := slices.BinarySearch(approved, p); !ok {
 			approvable = append(approvable, p)
 		}
@@ -264,7 +264,7 @@ func (s *Service) listPackages(ctx context.Context, _ *call) (any, error) {
 		Approvable []string `json:"approvable"`
 		NextSteps  string   `json:"next_steps"`
 	}{
-		Default: approvals.DefaultPackages(), Approved: approved, Approvable: approvable,
+		Default: proto.DefaultPackages(), Approved: approved, Approvable: approvable,
 		NextSteps: "Default and approved packages can be imported; request an approvable one with mcpbox_request_package.",
 	}, nil
 }

@@ -66,9 +66,9 @@ func classify(imports, optIn, approved []string) packageClasses {
 	for _, p := range slices.Compact(all) {
 		_, ok := slices.BinarySearch(approved, p)
 		switch {
-		case approvals.IsDefaultPackage(p):
+		case proto.IsDefaultPackage(p):
 			out.Default = append(out.Default, p)
-		case !approvals.IsApprovablePackage(p):
+		case !proto.IsApprovablePackage(p):
 			out.Forbidden = append(out.Forbidden, p)
 		case ok:
 			out.Approved = append(out.Approved, p)

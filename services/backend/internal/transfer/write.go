@@ -117,9 +117,9 @@ func (im *importer) packages(ctx context.Context, q *dbq.Queries, list []Package
 	var order []string
 	for i, p := range list {
 		switch {
-		case approvals.IsDefaultPackage(p.Package):
+		case proto.IsDefaultPackage(p.Package):
 			continue
-		case !approvals.IsApprovablePackage(p.Package):
+		case !proto.IsApprovablePackage(p.Package):
 			im.res.warn("", fmt.Sprintf("packages[%d].package", i), proto.CodePackageForbidden,
 				"Package '%s' cannot be approved in this installation; its record was not imported.", p.Package)
 			continue
