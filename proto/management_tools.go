@@ -3,7 +3,8 @@ package proto
 // ManagementTool is the name of one of the 30 management tools
 // (contracts.md §9, gateway.md §10.4). Routing is by exact match against
 // these names, never by the "mcpbox" prefix. The definitions (titles,
-// descriptions, schemas, annotations) are added here later.
+// descriptions, schemas, annotations) are in management_defs.go
+// (ManagementTool.Def, ManagementToolDefs).
 type ManagementTool string
 
 // The 30 management tools, in the order of gateway.md §10.4.

@@ -20,14 +20,10 @@ func Ops(mux *http.ServeMux, health *Health, reg *prometheus.Registry) {
 	}
 }
 
-// Route returns the pattern that served r, or "unmatched": the only route
-// label a log line or metric may carry (never the raw path).
-func Route(r *http.Request) string {
-	if r.Pattern == "" {
-		return "unmatched"
-	}
-	return r.Pattern
-}
+// Route returns the pattern that served r, or "unmatched" (a catch-all
+// "/" included): the only route label a log line or metric may carry
+// (never the raw path), the same as the HTTP metrics' (obs.RouteLabel).
+func Route(r *http.Request) string { return obs.RouteLabel(r.Pattern) }
 
 // Handler wraps a listener's mux with request ids (by policy) and the access
 // log with panic recovery: the outermost layers of every listener.

@@ -27,7 +27,9 @@ func NewRegistry(service string) *prometheus.Registry {
 	return reg
 }
 
-// MetricsHandler serves reg in the Prometheus text format.
+// MetricsHandler serves reg in the Prometheus text format. The handler's
+// own error counter is not registered: a service exposes exactly its
+// catalogue plus the Go and process collectors (operations.md §3.4).
 func MetricsHandler(reg *prometheus.Registry) http.Handler {
-	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 }

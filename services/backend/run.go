@@ -20,6 +20,7 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/catalog"
 	"github.com/mcpbox/mcpbox/services/backend/internal/config"
 	"github.com/mcpbox/mcpbox/services/backend/internal/dashboard"
+	"github.com/mcpbox/mcpbox/services/backend/internal/dbmetrics"
 	"github.com/mcpbox/mcpbox/services/backend/internal/events"
 	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
 	"github.com/mcpbox/mcpbox/services/backend/internal/internalapi"
@@ -91,6 +92,14 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	}
 
 	reg := obs.NewRegistry(service)
+	if err := authn.Instrument(reg); err != nil {
+		return err
+	}
+	if err := reg.Register(dbmetrics.New(store)); err != nil {
+		return fmt.Errorf("register the database metrics: %w", err)
+	}
+	// One HTTP metrics middleware for both listeners (operations.md §3.3).
+	httpMetrics := obs.NewHTTPMetrics(reg, service, obs.LATBuckets())
 	tokens := servicetoken.New(reg, service, string(cfg.Token), string(cfg.TokenPrevious))
 	sandbox, err := sandboxclient.New(cfg.SandboxURL, string(cfg.SandboxToken), reg)
 	if err != nil {
@@ -173,7 +182,7 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 		httpserve.Shutdown{Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout},
 		httpserve.Listener{
 			Name: "main", Addr: cfg.Listen, WriteTimeout: config.WriteTimeout,
-			Handler: httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(adminapi.Deps{
+			Handler: httpserve.Handler(log, "main", obs.KeepValid, httpMetrics.Wrap(adminapi.Routes(adminapi.Deps{
 				Log: log, Store: store, Activity: broker, Health: health, Auth: authn, Proxies: proxies,
 				Policy: policySvc, Servers: serversSvc, Secrets: secretsSvc,
 				Tools: toolsSvc, Approvals: approvalsSvc, Executions: executionsSvc,
@@ -184,17 +193,17 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 				RemoteAccess:       remoteaccess.New(remoteaccess.Deps{Store: store, Sandbox: sandbox}),
 				OAuth:              oauthSvc,
 				CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
-			})),
+			}))),
 		},
 		httpserve.Listener{
 			// No write timeout: the event stream is long-lived; the long class
 			// sets per-route deadlines.
 			Name: "internal", Addr: cfg.InternalListen,
-			Handler: httpserve.Handler(log, "internal", obs.KeepValid, internalapi.Routes(internalapi.Deps{
+			Handler: httpserve.Handler(log, "internal", obs.KeepValid, httpMetrics.Wrap(internalapi.Routes(internalapi.Deps{
 				Log: log, Health: health, Metrics: reg, Tokens: tokens, Events: hub, Policy: policySvc,
 				Catalog: catalogSvc.CatalogHandler(), Plan: catalogSvc.PlanHandler(), Executions: executionsSvc.IngestHandler(),
 				Manage: manageSvc.Handler(),
-			})),
+			}))),
 		})
 }
 

@@ -267,6 +267,7 @@ func (h *handlers) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		} else if cookie := h.sessionCookie(r); cookie != "" {
 			p, err = h.d.Auth.AuthenticateCookie(r.Context(), cookie)
 			if err == nil && isMutation(r.Method) && (!h.sameOrigin(r) || !p.CheckCSRF(r.Header.Get(csrfHeader))) {
+				h.d.Auth.CountCSRFRejection()
 				return fail(http.StatusForbidden, proto.CodeCSRFFailed,
 					"This request needs the session's CSRF token in the X-CSRF-Token header and must come from the MCPbox page itself.")
 			}

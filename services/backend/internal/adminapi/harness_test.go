@@ -57,8 +57,9 @@ type backend struct {
 	logs  *syncBuffer // every log line of the replica, debug included
 	srv   *httptest.Server
 	store *db.Store
-	url   string // the database
-	code  string // the setup code
+	url   string               // the database
+	code  string               // the setup code
+	reg   *prometheus.Registry // the auth and HTTP metrics of the replica
 }
 
 type options struct {
@@ -100,6 +101,10 @@ func replica(t *testing.T, url string, opts ...func(*options)) *backend {
 	svc := auth.New(store, o.hasher, issuer, auth.Options{
 		SessionIdle: 30 * 60e9, SessionMax: 7 * 24 * 3600e9, SetupCode: keys.SetupCode(), Version: "test",
 	})
+	reg := prometheus.NewRegistry()
+	if err := svc.Instrument(reg); err != nil {
+		t.Fatal(err)
+	}
 	proxies, err := peer.Parse([]string{"127.0.0.0/8", "::1/128"})
 	if err != nil {
 		t.Fatal(err)
@@ -138,9 +143,10 @@ func replica(t *testing.T, url string, opts ...func(*options)) *backend {
 	if o.cfgMore != nil {
 		o.cfgMore(&d)
 	}
-	srv := httptest.NewServer(httpserve.Handler(log, "main", obs.KeepValid, adminapi.Routes(d)))
+	httpMetrics := obs.NewHTTPMetrics(reg, "backend", obs.LATBuckets())
+	srv := httptest.NewServer(httpserve.Handler(log, "main", obs.KeepValid, httpMetrics.Wrap(adminapi.Routes(d))))
 	t.Cleanup(srv.Close)
-	return &backend{logs: logs, srv: srv, store: store, url: url, code: keys.SetupCode()}
+	return &backend{logs: logs, srv: srv, store: store, url: url, code: keys.SetupCode(), reg: reg}
 }
 
 // sql runs a statement on the replica's database and scans one row into

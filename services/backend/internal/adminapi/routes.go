@@ -95,6 +95,7 @@ func newAPI(d Deps) *echo.Echo {
 		Router: echo.NewRouter(echo.RouterConfig{NotFoundHandler: h.authenticate(noRoute)}),
 	})
 	e.Pre(h.writeDeadline)
+	e.Use(routePattern)
 	v1 := e.Group(proto.PathAdminAPIPrefix)
 	a := v1.Group("/auth")
 	a.GET("/status", h.status)
@@ -122,6 +123,23 @@ func newAPI(d Deps) *echo.Echo {
 	h.registerRemoteAccess(v1)
 	h.registerOAuth(v1)
 	return e
+}
+
+// routePattern makes the echo route that matched ("GET
+// /api/v1/tools/:id/test") the request's Pattern, or clears it when none did
+// (an unknown path, or a known path with another method). echo routes the
+// very *http.Request the listener's mux routed to "/api/v1/", so the access
+// log and the HTTP metrics wrapped around the mux label the request by its
+// API route, or as unmatched, never by its raw path (operations.md §3.3).
+func routePattern(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		r := c.Request()
+		r.Pattern = ""
+		if ri := c.RouteInfo(); ri.Path != "" && ri.Method != echo.RouteAny && ri.Method != echo.RouteNotFound {
+			r.Pattern = ri.Method + " " + ri.Path
+		}
+		return next(c)
+	}
 }
 
 func noRoute(c *echo.Context) error {

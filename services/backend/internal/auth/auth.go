@@ -70,18 +70,19 @@ type Options struct {
 
 // Service is admin authentication over the store.
 type Service struct {
-	store  *db.Store
-	hasher Hasher
-	tokens Tokens
-	opt    Options
+	store   *db.Store
+	hasher  Hasher
+	tokens  Tokens
+	opt     Options
+	metrics metrics
 }
 
-// New returns the service.
+// New returns the service. Its metrics are registered by Instrument.
 func New(store *db.Store, hasher Hasher, tokens Tokens, opt Options) *Service {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Service{store: store, hasher: hasher, tokens: tokens, opt: opt}
+	return &Service{store: store, hasher: hasher, tokens: tokens, opt: opt, metrics: newMetrics()}
 }
 
 // Client kinds of a session.

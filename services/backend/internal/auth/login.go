@@ -96,8 +96,15 @@ func (s *Service) recordFailure(ctx context.Context, q *dbq.Queries, ip netip.Ad
 
 // Login checks the credentials and opens a session (backend.md §7.2–§7.4).
 // Wrong password, unknown user and inactive user are the same
-// ErrInvalidCredentials, after the same hashing work.
+// ErrInvalidCredentials, after the same hashing work. Each verdict is
+// counted in mcpbox_backend_admin_logins_total.
 func (s *Service) Login(ctx context.Context, in LoginInput) (Login, error) {
+	out, err := s.login(ctx, in)
+	s.countLogin(err)
+	return out, err
+}
+
+func (s *Service) login(ctx context.Context, in LoginInput) (Login, error) {
 	name := strings.ToLower(in.Username)
 	if err := s.throttle(ctx, in.IP, name); err != nil {
 		return Login{}, err

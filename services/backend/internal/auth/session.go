@@ -81,6 +81,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken, requestID string) (
 		return err
 	})
 	if err == nil && reused {
+		s.metrics.tokenReuse.Inc()
 		return Login{}, ErrSessionRevoked
 	}
 	return out, err

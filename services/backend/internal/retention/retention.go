@@ -46,7 +46,7 @@ type Job struct {
 // New returns the job; its metrics are registered on reg.
 func New(store *db.Store, days Days, reg prometheus.Registerer, log *slog.Logger) *Job {
 	f := promauto.With(reg)
-	return &Job{
+	j := &Job{
 		store: store, days: days, log: log, now: time.Now,
 		deleted: f.NewCounterVec(prometheus.CounterOpts{
 			Name: "mcpbox_backend_retention_deleted_rows_total", Help: "Rows deleted by the retention job, by table.",
@@ -55,6 +55,12 @@ func New(store *db.Store, days Days, reg prometheus.Registerer, log *slog.Logger
 			Name: "mcpbox_backend_retention_last_success_timestamp_seconds", Help: "When the retention job last finished without error.",
 		}),
 	}
+	// Every table's series starts at zero (operations.md §3.3), before the
+	// first run; the names are the tables Once deletes from.
+	for _, table := range []string{"activity_log", "execution_records", "admin_sessions", "login_attempts", "oauth_flows", "signing_keys"} {
+		j.deleted.WithLabelValues(table)
+	}
+	return j
 }
 
 // Run runs the job on schedule until ctx ends.

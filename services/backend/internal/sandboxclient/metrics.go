@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mcpbox/mcpbox/proto/obs"
 )
 
 // Values of the result label (backend.md §3).
@@ -13,11 +15,6 @@ const (
 	resultError       = "error"
 	resultUnavailable = "unavailable"
 )
-
-// latBuckets are the LAT buckets of operations.md §3.3, in seconds.
-func latBuckets() []float64 {
-	return []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300}
-}
 
 // metrics are mcpbox_backend_sandbox_requests_total{op,result} and
 // mcpbox_backend_sandbox_request_duration_seconds{op}.
@@ -37,7 +34,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "mcpbox", Subsystem: "backend", Name: "sandbox_request_duration_seconds",
 			Help:    "Duration of calls to the sandbox, retries and backoff included, by op.",
-			Buckets: latBuckets(),
+			Buckets: obs.LATBuckets(),
 		}, []string{"op"}),
 	}
 	for _, op := range ops() {
