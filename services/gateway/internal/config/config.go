@@ -6,9 +6,11 @@ import (
 	"cmp"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/mcpbox/mcpbox/proto/envcfg"
+	"github.com/mcpbox/mcpbox/services/gateway/internal/caller"
 )
 
 // Off disables a listener.
@@ -20,13 +22,13 @@ type Config struct {
 
 	LocalListen          string        `env:"MCPBOX_GATEWAY_LOCAL_LISTEN" default:"127.0.0.1:8002" rule:"listen" off:"true" help:"trusted local MCP listener, or off"`
 	LocalAllowNonLoop    bool          `env:"MCPBOX_GATEWAY_LOCAL_ALLOW_NONLOOPBACK" default:"false" help:"must be true to bind the local listener to a non-loopback address"`
-	LocalHosts           []string      `env:"MCPBOX_GATEWAY_LOCAL_HOSTS" help:"extra Host values accepted on the local listener"`
-	LocalOrigins         []string      `env:"MCPBOX_GATEWAY_LOCAL_ORIGINS" help:"extra Origin values accepted on the local listener"`
+	LocalHosts           []string      `env:"MCPBOX_GATEWAY_LOCAL_HOSTS" help:"extra Host values accepted on the local listener, comma-separated (host: any port; host:port: that port)"`
+	LocalOrigins         []string      `env:"MCPBOX_GATEWAY_LOCAL_ORIGINS" help:"extra Origin values accepted on the local listener, comma-separated (scheme://host[:port])"`
 	LocalRPM             string        `env:"MCPBOX_GATEWAY_LOCAL_RPM" default:"off" help:"rate limit of the local listener in calls per minute, or off"`
 	RemoteListen         string        `env:"MCPBOX_GATEWAY_REMOTE_LISTEN" default:":8003" rule:"listen" off:"true" help:"listener behind the edge, or off"`
-	Token                envcfg.Token  `env:"MCPBOX_GATEWAY_TOKEN" help:"accepted from the edge; required with the remote listener"`
+	Token                envcfg.Token  `env:"MCPBOX_GATEWAY_TOKEN" help:"accepted from the edge; required with the remote listener (at least 32 bytes)"`
 	TokenPrevious        envcfg.Token  `env:"MCPBOX_GATEWAY_TOKEN_PREVIOUS" help:"also accepted during a token rotation"`
-	RemoteOrigins        []string      `env:"MCPBOX_GATEWAY_REMOTE_ORIGINS" help:"allowed Origin values on the remote listener (empty: no check)"`
+	RemoteOrigins        []string      `env:"MCPBOX_GATEWAY_REMOTE_ORIGINS" help:"allowed Origin values on the remote listener, comma-separated (empty: no check)"`
 	BackendURL           string        `env:"MCPBOX_BACKEND_INTERNAL_URL" default:"http://127.0.0.1:8004" rule:"url" help:"the backend's internal listener"`
 	BackendToken         envcfg.Token  `env:"MCPBOX_BACKEND_TOKEN" required:"true" help:"sent to the backend"`
 	SandboxURL           string        `env:"MCPBOX_SANDBOX_URL" default:"http://127.0.0.1:8001" rule:"url" help:"the sandbox"`
@@ -56,25 +58,113 @@ func defaults() map[string]string { return map[string]string{"MCPBOX_SHUTDOWN_TI
 func Load(getenv func(string) string) (Config, error) {
 	var c Config
 	rep := envcfg.Load(&c, getenv, defaults())
+	checkListeners(rep, c)
+	checkLists(rep, c)
+	if _, ok := parseRPM(c.LocalRPM); !ok {
+		rep.Problemf("MCPBOX_GATEWAY_LOCAL_RPM", "must be off or an integer 1–1000000 (got %q)", c.LocalRPM)
+	}
+	checkDurations(rep, c, getenv)
+	c.Warnings = rep.Warnings()
+	return c, rep.Err()
+}
+
+// checkDurations refuses a zero interval where zero has no meaning:
+// timers, polls and timeouts (MCPBOX_GATEWAY_MAX_STALENESS and
+// MCPBOX_GATEWAY_EXEC_MARGIN may be 0).
+func checkDurations(rep *envcfg.Report, c Config, getenv func(string) string) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"MCPBOX_GATEWAY_SESSION_IDLE", c.SessionIdle},
+		{"MCPBOX_GATEWAY_SSE_KEEPALIVE", c.SSEKeepalive},
+		{"MCPBOX_GATEWAY_PROGRESS_INTERVAL", c.ProgressInterval},
+		{"MCPBOX_GATEWAY_CATALOG_POLL", c.CatalogPoll},
+		{"MCPBOX_GATEWAY_BREAKER_OPEN", c.BreakerOpen},
+	} {
+		// Zero comes from an explicit 0 or from a value envcfg already
+		// refused; report only the former.
+		if _, err := time.ParseDuration(strings.TrimSpace(getenv(d.name))); d.v == 0 && err == nil {
+			rep.Problemf(d.name, "must be a positive duration like 30s (got %q)", strings.TrimSpace(getenv(d.name)))
+		}
+	}
+}
+
+// checkListeners applies the listener rules of gateway.md §3: at least one
+// listener; the local one on loopback unless explicitly allowed; the two on
+// different addresses; the remote one only with a token of at least
+// envcfg.MinTokenBytes. Outside dev mode envcfg already refuses a short
+// token as weak; dev mode only warns about weak tokens, but the remote
+// listener's minimum length is a hard rule there too (§3.3).
+func checkListeners(rep *envcfg.Report, c Config) {
 	if c.LocalListen != Off {
 		if host, _, err := net.SplitHostPort(c.LocalListen); err == nil && !envcfg.IsLoopbackHost(host) && !c.LocalAllowNonLoop {
 			rep.Problemf("MCPBOX_GATEWAY_LOCAL_LISTEN",
 				"must be a loopback address (callers there are trusted as local); set MCPBOX_GATEWAY_LOCAL_ALLOW_NONLOOPBACK=true only on an isolated network")
 		}
 	}
-	if c.RemoteListen != Off && c.Token == "" {
+	switch {
+	case c.LocalListen == Off && c.RemoteListen == Off:
+		rep.Problemf("MCPBOX_GATEWAY_REMOTE_LISTEN", "both listeners are off; turn one on")
+	case c.LocalListen == c.RemoteListen && !strings.HasSuffix(c.LocalListen, ":0"):
+		rep.Problemf("MCPBOX_GATEWAY_REMOTE_LISTEN", "must differ from MCPBOX_GATEWAY_LOCAL_LISTEN")
+	}
+	if c.RemoteListen == Off {
+		return
+	}
+	if c.Token == "" {
 		rep.Problemf("MCPBOX_GATEWAY_TOKEN", "required while MCPBOX_GATEWAY_REMOTE_LISTEN is on (at least %d random bytes; generate with `openssl rand -hex 32`), or set MCPBOX_GATEWAY_REMOTE_LISTEN=off", envcfg.MinTokenBytes)
 	}
-	if c.LocalListen == Off && c.RemoteListen == Off {
-		rep.Problemf("MCPBOX_GATEWAY_REMOTE_LISTEN", "both listeners are off; turn one on")
+	if !rep.Dev {
+		return
 	}
-	if c.LocalRPM != Off {
-		if n, err := strconv.Atoi(c.LocalRPM); err != nil || n < 1 || n > 1000000 {
-			rep.Problemf("MCPBOX_GATEWAY_LOCAL_RPM", "must be off or an integer 1–1000000 (got %q)", c.LocalRPM)
+	for _, t := range []struct {
+		name string
+		v    envcfg.Token
+	}{{"MCPBOX_GATEWAY_TOKEN", c.Token}, {"MCPBOX_GATEWAY_TOKEN_PREVIOUS", c.TokenPrevious}} {
+		if t.v != "" && len(t.v) < envcfg.MinTokenBytes {
+			rep.Problemf(t.name, "must be at least %d bytes while MCPBOX_GATEWAY_REMOTE_LISTEN is on (got %d)", envcfg.MinTokenBytes, len(t.v))
 		}
 	}
-	c.Warnings = rep.Warnings()
-	return c, rep.Err()
+}
+
+// checkLists validates the Host and Origin lists with the parsers the
+// listeners match with, so every accepted entry can match a request.
+func checkLists(rep *envcfg.Report, c Config) {
+	for _, l := range []struct {
+		name    string
+		entries []string
+		check   func(string) error
+	}{
+		{"MCPBOX_GATEWAY_LOCAL_HOSTS", c.LocalHosts, caller.CheckHostEntry},
+		{"MCPBOX_GATEWAY_LOCAL_ORIGINS", c.LocalOrigins, caller.CheckOriginEntry},
+		{"MCPBOX_GATEWAY_REMOTE_ORIGINS", c.RemoteOrigins, caller.CheckOriginEntry},
+	} {
+		for _, e := range l.entries {
+			if err := l.check(e); err != nil {
+				rep.Problemf(l.name, "entry %q %v", e, err)
+			}
+		}
+	}
+}
+
+// LocalRateLimit returns MCPBOX_GATEWAY_LOCAL_RPM as requests per minute, 0
+// when off (the local listener is then unlimited).
+func (c Config) LocalRateLimit() int {
+	n, _ := parseRPM(c.LocalRPM)
+	return n
+}
+
+// parseRPM parses "off" (0) or an integer 1–1000000.
+func parseRPM(v string) (int, bool) {
+	if v == Off {
+		return 0, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 1_000_000 {
+		return 0, false
+	}
+	return n, true
 }
 
 // HealthAddr returns the address of a listener the healthcheck can probe.
