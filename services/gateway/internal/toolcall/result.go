@@ -114,7 +114,7 @@ func mapToolError(c Call, resp proto.ExecuteResponse, em ExecutionMeta) Mapped {
 	}
 	text := resp.ContentText
 	if !strings.HasPrefix(text, string(e.Type)+": ") {
-		text = ErrorText(e, resp.Stdout)
+		text = proto.FailureText(e, resp.Stdout)
 	}
 	if hint := NextStep(c, e); hint != "" {
 		text += "\n\nNext step: " + hint

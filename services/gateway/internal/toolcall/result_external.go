@@ -10,6 +10,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/redact"
 	"github.com/mcpbox/mcpbox/services/gateway/internal/sandbox"
 )
 
@@ -209,7 +210,8 @@ func typeLabel(typ string) string {
 	if plain {
 		return typ
 	}
-	return strconv.Quote(firstChars(typ, maxTypeLabel))
+	label, _ := redact.CutChars(typ, maxTypeLabel)
+	return strconv.Quote(label)
 }
 
 // isTokenRune reports whether r may appear in an unquoted type label.

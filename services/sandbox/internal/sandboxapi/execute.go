@@ -282,7 +282,7 @@ func executeHandler(d Deps) http.Handler {
 // noWorker is the response of a request that ended before a worker ran.
 func noWorker(e *proto.ExecutionError, start time.Time) proto.ExecuteResponse {
 	return proto.ExecuteResponse{
-		Result: json.RawMessage("null"), Error: e, ContentText: failureText(e, ""),
+		Result: json.RawMessage("null"), Error: e, ContentText: proto.FailureText(e, ""),
 		DurationMS: time.Since(start).Milliseconds(),
 	}
 }

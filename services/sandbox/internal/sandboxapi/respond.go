@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -18,10 +17,8 @@ import (
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/worker"
 )
 
-const (
-	previewChars     = 500
-	contentStdoutMax = 4 << 10
-)
+// previewChars bounds error.http.body_preview (sandbox.md §4.2.5).
+const previewChars = 500
 
 // respond builds the 200 body of /v1/execute from what the pool observed
 // (sandbox.md §4.2.4–§4.2.6): redaction on whole texts first (§14), then the
@@ -72,7 +69,7 @@ func respond(req proto.ExecuteRequest, out pool.Outcome) proto.ExecuteResponse {
 	} else {
 		redactError(red, resp.Error)
 		resp.Result = json.RawMessage("null")
-		resp.ContentText = failureText(resp.Error, resp.Stdout)
+		resp.ContentText = proto.FailureText(resp.Error, resp.Stdout)
 	}
 	if req.Debug {
 		resp.HTTPCalls = httpCalls(red, out.Calls)
@@ -183,51 +180,6 @@ func successText(result json.RawMessage) string {
 		return buf.String()
 	}
 	return string(result)
-}
-
-// failureText is content_text on failure (sandbox.md §4.2.6).
-func failureText(e *proto.ExecutionError, stdout string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %s", e.Type, e.Message)
-	if s := strings.TrimRight(stdout, " \t\r\n"); s != "" {
-		b.WriteString("\n--- stdout ---\n")
-		if len(s) > contentStdoutMax {
-			cut := len(s) - contentStdoutMax
-			for cut < len(s) && !utf8.RuneStart(s[cut]) {
-				cut++
-			}
-			fmt.Fprintf(&b, "[… %d earlier bytes omitted]\n", cut)
-			s = s[cut:]
-		}
-		b.WriteString(s)
-	}
-	var detail []string
-	if e.Line != nil {
-		col := 0
-		if e.Column != nil {
-			col = *e.Column
-		}
-		detail = append(detail, fmt.Sprintf("Line: %d, column %d", *e.Line, col))
-	}
-	if e.Context != nil && *e.Context != "" {
-		detail = append(detail, "Context:\n"+*e.Context)
-	}
-	if h := e.HTTP; h != nil {
-		lines := []string{fmt.Sprintf("HTTP %d from %s %s", h.Status, h.Method, h.URL)}
-		for k, v := range h.Headers {
-			lines = append(lines, "  "+k+": "+v)
-		}
-		if h.BodyPreview != "" {
-			p := []rune(h.BodyPreview)
-			lines = append(lines, "Response preview: "+string(p[:min(len(p), 300)]))
-		}
-		detail = append(detail, strings.Join(lines, "\n"))
-	}
-	if len(detail) > 0 {
-		b.WriteString("\n--- detail ---\n")
-		b.WriteString(strings.Join(detail, "\n"))
-	}
-	return b.String()
 }
 
 // statusOf maps pool refusals to HTTP errors.
