@@ -1,9 +1,11 @@
 package obs
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/mcpbox/mcpbox/proto"
@@ -43,6 +45,27 @@ func quiet(path string) bool {
 	return path == proto.PathHealthz || path == proto.PathReadyz || path == proto.PathMetrics
 }
 
+// accessNotes are the attributes a handler added to its request's access
+// log line (AddAccessAttrs).
+type accessNotes struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+var accessNotesKey = &ctxKey{"access_notes"} //nolint:gochecknoglobals // private context key, never mutated
+
+// AddAccessAttrs adds attrs to the access log line of the request whose
+// context is ctx (their keys must be in Keys), for facts only a handler
+// learns, such as the gateway's MCP method and handler kind. Outside
+// AccessLog it does nothing. Safe for concurrent use.
+func AddAccessAttrs(ctx context.Context, attrs ...slog.Attr) {
+	if n, _ := ctx.Value(accessNotesKey).(*accessNotes); n != nil {
+		n.mu.Lock()
+		n.attrs = append(n.attrs, attrs...)
+		n.mu.Unlock()
+	}
+}
+
 // AccessLog logs one line per finished request and turns a panic into a
 // logged 500 (with the request id, never the panic text, in the body).
 // route maps a request to its route template for the log (may be nil).
@@ -50,6 +73,8 @@ func AccessLog(log *slog.Logger, listener string, route func(*http.Request) stri
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &StatusRecorder{ResponseWriter: w}
+		notes := &accessNotes{}
+		r = r.WithContext(context.WithValue(r.Context(), accessNotesKey, notes))
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler { //nolint:errorlint // sentinel panic value, compared as net/http does
@@ -75,6 +100,9 @@ func AccessLog(log *slog.Logger, listener string, route func(*http.Request) stri
 			if route != nil {
 				attrs = append(attrs, slog.String(KeyRoute, route(r)))
 			}
+			notes.mu.Lock()
+			attrs = append(attrs, notes.attrs...)
+			notes.mu.Unlock()
 			log.LogAttrs(r.Context(), level, "request", attrs...)
 		}()
 		next.ServeHTTP(rec, r)

@@ -186,3 +186,27 @@ func TestRegistryHasBuildInfoAndCollectors(t *testing.T) {
 		t.Errorf("lint: %v %v", probs, err)
 	}
 }
+
+// A handler's AddAccessAttrs lands on its request's access log line, also
+// when called from another goroutine; outside AccessLog it is a no-op.
+func TestAddAccessAttrs(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	log := obs.NewLogger(&buf, "gateway", slog.LevelDebug, "json")
+	h := obs.AccessLog(log, "local", nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		done := make(chan struct{})
+		go func() {
+			obs.AddAccessAttrs(r.Context(), slog.String(obs.KeyHandler, "stateless"))
+			close(done)
+		}()
+		<-done
+		obs.AddAccessAttrs(r.Context(), slog.String(obs.KeyMCPMethod, "ping"))
+		w.WriteHeader(http.StatusOK)
+	}))
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(context.Background(), http.MethodPost, "/mcp", nil))
+	obs.AddAccessAttrs(context.Background(), slog.String(obs.KeyHandler, "nowhere"))
+	lines := decodeLines(t, &buf)
+	if len(lines) != 1 || lines[0]["handler"] != "stateless" || lines[0]["mcp_method"] != "ping" {
+		t.Errorf("access line: %v", lines)
+	}
+}
