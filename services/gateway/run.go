@@ -113,9 +113,12 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	}
 	serveErr := httpserve.Serve(ctx, log, health,
 		httpserve.Shutdown{Delay: cfg.ShutdownDelay, Timeout: cfg.ShutdownTimeout}, listeners...)
-	stopWork()
+	// Calls the drain cut off end now (their requests were cancelled) and
+	// write their records; then the queue is flushed.
 	flushCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordFlush)
 	defer cancel()
+	metrics.Wait(flushCtx)
+	stopWork()
 	flushErr := queue.Close(flushCtx)
 	<-delivered
 	return errors.Join(serveErr, flushErr)

@@ -1,6 +1,7 @@
 package toolcall
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -62,6 +63,8 @@ type Metrics struct {
 	calls    *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
+	// running counts the calls in flight, for Wait.
+	running  sync.WaitGroup
 	cat      CurrentCatalog
 	maxTools int
 	now      func() time.Time
@@ -140,8 +143,29 @@ func (s sweeper) Collect(ch chan<- prometheus.Metric) {
 
 // Begin counts a call in flight; call the returned function when it ends.
 func (m *Metrics) Begin() (end func()) {
+	m.running.Add(1)
 	m.inflight.Inc()
-	return m.inflight.Dec
+	return func() {
+		m.inflight.Dec()
+		m.running.Done()
+	}
+}
+
+// Wait returns when no call is in flight, or when ctx ends (false). At
+// shutdown the calls the drain cut off are still writing their records;
+// the record queue is flushed after them (gateway.md §12 steps 5–6).
+func (m *Metrics) Wait(ctx context.Context) bool {
+	done := make(chan struct{})
+	go func() {
+		m.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // ObserveManagement counts a management call (server "mcpbox").
