@@ -65,6 +65,7 @@ func newFakeBackend(t *testing.T) *fakeBackend {
 	mux.HandleFunc("GET "+proto.PathInternalEvents, b.serveEvents)
 	mux.HandleFunc("GET "+proto.PathInternalPlan, b.servePlan)
 	mux.HandleFunc("POST "+proto.PathInternalExecutions, b.serveExecutions)
+	mux.HandleFunc("POST "+proto.PathInternalManage, b.serveManage)
 	b.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get(proto.HeaderServiceToken) != backendToken {
 			http.Error(w, "token", http.StatusForbidden)
@@ -164,6 +165,19 @@ func (b *fakeBackend) serveExecutions(w http.ResponseWriter, r *http.Request) {
 	b.mu.Unlock()
 	writeJSON(w, proto.ExecutionBatchResult{Accepted: len(batch.Records), Rejected: []proto.RejectedRecord{}})
 	b.recorded <- struct{}{}
+}
+
+// serveManage answers mcpbox_validate_code as the backend does for code
+// that does not compile (backend.md §10.2: a successful answer with valid
+// false); other operations are unknown here.
+func (b *fakeBackend) serveManage(w http.ResponseWriter, r *http.Request) {
+	if r.PathValue("tool") != string(proto.MgmtValidateCode) {
+		w.WriteHeader(http.StatusNotFound)
+		writeJSON(w, proto.ErrorBody{Error: proto.Error{Code: proto.CodeUnknownTool, Message: "Unknown tool"}})
+		return
+	}
+	writeJSON(w, proto.ManageResponse{OK: true, Result: json.RawMessage(`{"valid":false,"errors":[{"line":4,"column":9,"message":"undefined: total"}],` +
+		`"description":"","input_schema":null,"output_schema":null,"packages":{"default":[],"approved":[],"pending":[],"forbidden":[]},"secrets":[]}`)})
 }
 
 // setCatalog replaces the catalog with a new revision; publish says
@@ -571,5 +585,70 @@ func TestGW94_CallCutAtTheDrainDeadlineIsRecordedCancelled(t *testing.T) {
 	recs := be.recordsSnapshot()
 	if len(recs) != 1 || recs[0].Success || recs[0].ErrorCode != string(proto.OutcomeCancelled) {
 		t.Fatalf("records: %+v", recs)
+	}
+}
+
+// GW-90: a go-sdk client that ignores list_changed runs a tool approved
+// after its tools/list through mcpbox_run_tool, without reconnecting.
+func TestGW90_RunToolReachesToolsApprovedAfterTheListing(t *testing.T) {
+	t.Parallel()
+	be, sb := newFakeBackend(t), newFakeSandbox(t)
+	_, urls := startGateway(t, be, sb, map[string]string{"MCPBOX_GATEWAY_REMOTE_LISTEN": "off", "MCPBOX_GATEWAY_SESSION_MODE": "hybrid"})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	session, err := mcp.NewClient(&mcp.Implementation{Name: "gw90", Version: "1"}, nil).
+		Connect(ctx, &mcp.StreamableClientTransport{Endpoint: urls["local"]}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = session.Close() }()
+	listed, err := session.ListTools(ctx, nil)
+	if err != nil || len(listed.Tools) != 30 {
+		t.Fatalf("tools/list: %v %v", listed, err)
+	}
+	be.setCatalog([]proto.CatalogTool{addTool()}, true)
+	var res *mcp.CallToolResult
+	eventually(t, 5*time.Second, "e2e__add through mcpbox_run_tool", func() bool {
+		res, err = session.CallTool(ctx, &mcp.CallToolParams{
+			Name: string(proto.MgmtRunTool), Arguments: map[string]any{"name": "e2e__add", "arguments": map[string]int{"a": 2, "b": 40}},
+		})
+		return err == nil && !res.IsError
+	})
+	got, err := json.Marshal(res.StructuredContent)
+	if err != nil || string(got) != `{"sum":42}` {
+		t.Fatalf("structuredContent %s (%v)", got, err)
+	}
+	recs := func() []proto.ExecutionRecord { return be.recordsSnapshot() }
+	eventually(t, 5*time.Second, "the run_tool record", func() bool {
+		for _, r := range recs() {
+			if r.Via == proto.ViaRunTool && r.Success {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// GW-91: mcpbox_validate_code on code that does not compile is a
+// successful result with valid false and the error's line, not isError.
+func TestGW91_ValidateCodeCompileErrorIsASuccessfulAnswer(t *testing.T) {
+	t.Parallel()
+	be, sb := newFakeBackend(t), newFakeSandbox(t)
+	_, urls := startGateway(t, be, sb, map[string]string{"MCPBOX_GATEWAY_REMOTE_LISTEN": "off"})
+	params, err := json.Marshal(map[string]any{"name": "mcpbox_validate_code", "arguments": map[string]string{
+		"code": "package tool\n\nimport \"context\"\n\n// Main adds.\nfunc Main(ctx context.Context) (any, error) { return total, nil }\n",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, msg := rpc(t, urls["local"], "tools/call", string(params))
+	result, _ := msg["result"].(map[string]any)
+	if result == nil || result["isError"] == true {
+		t.Fatalf("validate_code: %v", msg)
+	}
+	sc, _ := result["structuredContent"].(map[string]any)
+	errs, _ := sc["errors"].([]any)
+	if sc["valid"] != false || len(errs) != 1 || errs[0].(map[string]any)["line"] != float64(4) {
+		t.Fatalf("structuredContent %v", sc)
 	}
 }
