@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/obs"
 )
 
 // eventLoop keeps the backend's event stream open (gateway.md §7.2):
@@ -35,8 +37,8 @@ func (c *Cache) eventLoop(ctx context.Context) {
 		if at := connectedAt.Load(); at != nil && time.Since(*at) >= c.opts.ReconnectMax {
 			delay = c.opts.ReconnectMin
 		}
-		c.log.Warn("backend event stream ended; reconnecting", "connected", connectedAt.Load() != nil,
-			"retry_in", delay.String(), slog.Any("error", err))
+		c.log.Warn(fmt.Sprintf("backend event stream ended (connected: %t); reconnecting in %s", connectedAt.Load() != nil, delay),
+			slog.Any(obs.KeyError, err))
 		if !sleep(ctx, jitter(delay)) {
 			return
 		}
@@ -49,8 +51,8 @@ func (c *Cache) eventLoop(ctx context.Context) {
 // and catalog and policy are fetched again, whatever revisions hello names.
 func (c *Cache) connected(first proto.Event) {
 	c.m.connected.Set(1)
-	c.log.Info("backend event stream connected", "first_event", string(first.Type),
-		"catalog_revision", first.CatalogRevision, "policy_revision", first.PolicyRevision)
+	c.log.Info(fmt.Sprintf("backend event stream connected: %s with catalog revision %d, policy revision %d",
+		first.Type, first.CatalogRevision, first.PolicyRevision))
 	c.resync()
 	c.request(pending{catalog: true, trigger: TriggerEvent, policy: true})
 }
@@ -74,7 +76,7 @@ func (c *Cache) handleEvent(e proto.Event) {
 		if err != nil {
 			// Unknown server: drop every derived entry rather than keep a
 			// plan whose secrets may have changed.
-			c.log.Warn("secrets_changed event with an unreadable server id; dropping every plan", slog.Any("error", err))
+			c.log.Warn("secrets_changed event with an unreadable server id; dropping every plan", slog.Any(obs.KeyError, err))
 			c.resync()
 			return
 		}
@@ -82,7 +84,7 @@ func (c *Cache) handleEvent(e proto.Event) {
 			fn(id)
 		}
 	default:
-		c.log.Debug("unknown backend event ignored", "event", string(e.Type))
+		c.log.Debug("unknown backend event ignored", obs.KeyKind, string(e.Type))
 	}
 }
 

@@ -2,13 +2,16 @@ package catalog
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/obs"
 )
 
 // pending is fetch work waiting for the fetch loop. Requests merge into one
@@ -141,7 +144,7 @@ func (c *Cache) fetchCatalog(ctx context.Context, trigger Trigger) {
 			return // shutting down: not a backend failure
 		}
 		c.m.refreshed(trigger, resultError)
-		c.log.Warn("catalog fetch failed", "trigger", string(trigger), slog.Any("error", err))
+		c.log.Warn("catalog fetch failed", obs.KeyReason, string(trigger), slog.Any(obs.KeyError, err))
 		return
 	}
 	now := c.opts.Now()
@@ -152,11 +155,11 @@ func (c *Cache) fetchCatalog(ctx context.Context, trigger Trigger) {
 	}
 	if notModified { // a 304 without a snapshot: the Source broke its contract
 		c.m.refreshed(trigger, resultError)
-		c.log.Error("catalog fetch answered 304 without a cached revision", "trigger", string(trigger))
+		c.log.Error("catalog fetch answered 304 without a cached revision", obs.KeyReason, string(trigger))
 		return
 	}
 	if prev != nil && cat.Revision < prev.Revision() {
-		c.log.Warn("catalog revision went backwards; serving the backend's", "from", prev.Revision(), "to", cat.Revision)
+		c.log.Warn(fmt.Sprintf("catalog revision went backwards from %d to %d; serving the backend's", prev.Revision(), cat.Revision))
 	}
 	c.etag = newETag
 	if c.etag == "" {
@@ -184,9 +187,8 @@ func (c *Cache) publish(prev, next *Snapshot) {
 	c.mu.Unlock()
 	c.m.published(next, sdkRejected)
 	c.logRejections(next)
-	c.log.Info("catalog updated", "revision", next.Revision(), "tools", next.Len(),
-		"withheld", next.WithheldLen(), "rejected", len(next.Rejected()),
-		"added_or_changed", len(changed), "removed", len(removed))
+	c.log.Info(fmt.Sprintf("catalog updated to revision %d: %d tools, %d withheld, %d rejected; %d added or changed, %d removed",
+		next.Revision(), next.Len(), next.WithheldLen(), len(next.Rejected()), len(changed), len(removed)), obs.KeyCount, next.Len())
 	for _, fn := range c.subscribers().snapshot {
 		fn(prev, next)
 	}
@@ -211,17 +213,18 @@ func (c *Cache) logRejections(s *Snapshot) {
 		if i == maxRejectionLogs {
 			break
 		}
-		c.log.Warn("catalog entry skipped", "revision", s.Revision(), "tool", r.Name, "tool_id", r.ToolID,
-			"reason", string(r.Reason), "detail", r.Detail)
+		c.log.Warn("catalog entry skipped", obs.KeyTool, r.Name, obs.KeyToolID, r.ToolID,
+			obs.KeyClass, string(r.Reason), obs.KeyReason, fmt.Sprintf("revision %d: %s", s.Revision(), r.Detail))
 	}
 	counts := countRejected(rs)
-	attrs := []any{"revision", s.Revision(), "total", len(rs)}
+	var by []string
 	for _, reason := range rejectReasons() {
 		if counts[reason] > 0 {
-			attrs = append(attrs, string(reason), counts[reason])
+			by = append(by, fmt.Sprintf("%s %d", reason, counts[reason]))
 		}
 	}
-	c.log.Warn("catalog entries skipped", attrs...)
+	c.log.Warn("catalog entries skipped", obs.KeyCount, len(rs),
+		obs.KeyReason, fmt.Sprintf("revision %d: %s", s.Revision(), strings.Join(by, ", ")))
 }
 
 // fetchPolicy fetches the policy and tells the subscribers when it changed.
@@ -231,7 +234,7 @@ func (c *Cache) fetchPolicy(ctx context.Context) {
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil {
-			c.log.Warn("policy fetch failed", slog.Any("error", err))
+			c.log.Warn("policy fetch failed", slog.Any(obs.KeyError, err))
 		}
 		return
 	}
@@ -249,10 +252,10 @@ func (c *Cache) fetchPolicy(ctx context.Context) {
 		// Served anyway: the consumers fail closed on unknown values (an
 		// unknown allowlist mode admits nobody), and refusing the policy
 		// would turn a settings bug into an outage of the remote listener.
-		c.log.Warn("policy breaks the settings rules", "revision", p.Revision, slog.Any("error", err))
+		c.log.Warn(fmt.Sprintf("policy revision %d breaks the settings rules", p.Revision), slog.Any(obs.KeyError, err))
 	}
-	c.log.Info("policy updated", "revision", p.Revision, "remote_tool_editing", string(p.RemoteToolEditing),
-		"allowlist_mode", string(p.RemoteEmailAllowlist.Mode), "mcp_rate_limit_rpm", p.MCPRateLimitRPM)
+	c.log.Info(fmt.Sprintf("policy updated to revision %d: remote tool editing %s, allowlist mode %s, %d calls per minute",
+		p.Revision, p.RemoteToolEditing, p.RemoteEmailAllowlist.Mode, p.MCPRateLimitRPM))
 	for _, fn := range c.subscribers().policy {
 		fn(prev, p)
 	}

@@ -1,11 +1,13 @@
 package catalog
 
 import (
+	"fmt"
 	"log/slog"
 
 	"github.com/google/uuid"
 
 	"github.com/mcpbox/mcpbox/proto"
+	"github.com/mcpbox/mcpbox/proto/obs"
 )
 
 // RejectedBySDK records that the registrar could not register the named
@@ -22,8 +24,8 @@ func (c *Cache) RejectedBySDK(name string, cause error) {
 	if s := c.Current(); s != nil {
 		rev = s.Revision()
 	}
-	c.log.Warn("catalog entry rejected by the MCP SDK", "tool", name, "revision", rev,
-		"reason", string(RejectSDK), slog.Any("error", cause))
+	c.log.Warn("catalog entry rejected by the MCP SDK", obs.KeyTool, name, obs.KeyClass, string(RejectSDK),
+		obs.KeyReason, fmt.Sprintf("revision %d", rev), slog.Any(obs.KeyError, cause))
 }
 
 // OnSnapshot registers fn to run after every new snapshot is published
