@@ -9,7 +9,8 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/mcpbox/mcpbox/proto/testclock"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -24,25 +25,10 @@ const (
 	previousToken = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0"
 )
 
-// clock is a settable clock for the throttle's fixed 60 s window.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the settable clock of the throttle's fixed 60 s window.
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return testclock.New() }
 
 // remote is a RemoteAuth under test with its clock, registry and log.
 type remote struct {

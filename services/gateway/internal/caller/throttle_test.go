@@ -32,7 +32,7 @@ func TestGW31_FailedAuthThrottle(t *testing.T) {
 		if w := serve(rm.handler, request(attacker, token...)); w.Code != http.StatusForbidden {
 			t.Fatalf("failure %d: status %d", i+1, w.Code)
 		}
-		rm.clock.Add(time.Second)
+		rm.clock.Advance(time.Second)
 	}
 	// The oldest failure was 10 s ago: it leaves the window in 50 s.
 	w := serve(rm.handler, request(attacker, proto.HeaderServiceToken, currentToken))
@@ -62,11 +62,11 @@ func TestGW31_FailedAuthThrottle(t *testing.T) {
 		t.Errorf("bystander: %+v", c)
 	}
 
-	rm.clock.Add(49 * time.Second)
+	rm.clock.Advance(49 * time.Second)
 	if w := serve(rm.handler, request(attacker, proto.HeaderServiceToken, currentToken)); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
 		t.Errorf("1 s before the window: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
-	rm.clock.Add(time.Second)
+	rm.clock.Advance(time.Second)
 	decodeCaller(t, serve(rm.handler, request(attacker, proto.HeaderServiceToken, currentToken)))
 	// The window slides: nine failures remain in it, so one more blocks
 	// again until the next oldest (1 s later than the first) leaves.
@@ -74,7 +74,7 @@ func TestGW31_FailedAuthThrottle(t *testing.T) {
 	if w := serve(rm.handler, request(attacker, proto.HeaderServiceToken, currentToken)); w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" {
 		t.Errorf("after an 11th failure: %d, Retry-After %q", w.Code, w.Header().Get("Retry-After"))
 	}
-	rm.clock.Add(2 * time.Minute)
+	rm.clock.Advance(2 * time.Minute)
 	decodeCaller(t, serve(rm.handler, request(attacker, proto.HeaderServiceToken, currentToken)))
 }
 
@@ -149,7 +149,7 @@ func TestThrottleBoundsAndExpiry(t *testing.T) {
 	if _, blocked := th.Blocked(first); blocked {
 		t.Error("the least recently seen address was not evicted")
 	}
-	clk.Add(caller.ThrottleWindow)
+	clk.Advance(caller.ThrottleWindow)
 	if _, blocked := th.Blocked(netip.AddrFrom4([4]byte{10, 1, 0, 1})); blocked {
 		t.Error("blocked after the window")
 	}

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mcpbox/mcpbox/proto/testclock"
 
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,24 +30,9 @@ func hashOf(tool uuid.UUID, version int) string {
 }
 
 // clock is a settable test clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *clock { return testclock.New() }
 
 // fetcher is a counting fake of the backend's plan endpoint.
 type fetcher struct {
@@ -137,12 +123,12 @@ func TestMaxAge(t *testing.T) {
 	f := &fetcher{}
 	c, clk, _ := newTestCache(f, 0)
 	get(t, c, toolA, 1)
-	clk.advance(MaxAge - time.Nanosecond)
+	clk.Advance(MaxAge - time.Nanosecond)
 	get(t, c, toolA, 1)
 	if n := f.calls.Load(); n != 1 {
 		t.Fatalf("%d fetches before 10 min, want 1", n)
 	}
-	clk.advance(time.Nanosecond)
+	clk.Advance(time.Nanosecond)
 	get(t, c, toolA, 1)
 	if n := f.calls.Load(); n != 2 {
 		t.Fatalf("%d fetches at 10 min, want 2", n)
@@ -157,12 +143,12 @@ func TestExpiresAt(t *testing.T) {
 	f := &fetcher{expiresAt: &in5}
 	c, clk, _ := newTestCache(f, 0)
 	get(t, c, toolA, 1)
-	clk.advance(4*time.Minute - time.Nanosecond)
+	clk.Advance(4*time.Minute - time.Nanosecond)
 	get(t, c, toolA, 1)
 	if n := f.calls.Load(); n != 1 {
 		t.Fatalf("%d fetches before expires_at - 60 s, want 1", n)
 	}
-	clk.advance(time.Nanosecond)
+	clk.Advance(time.Nanosecond)
 	get(t, c, toolA, 1)
 	if n := f.calls.Load(); n != 2 {
 		t.Fatalf("%d fetches at expires_at - 60 s, want 2", n)

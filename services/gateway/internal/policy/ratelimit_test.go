@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mcpbox/mcpbox/proto/testclock"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -18,24 +20,9 @@ import (
 	"github.com/mcpbox/mcpbox/services/gateway/internal/rpcerr"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = testclock.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return testclock.New() }
 
 // spend makes n requests and returns how many passed.
 func spend(l *policy.Limiter, c caller.Caller, rpm, n int) int {
@@ -90,7 +77,7 @@ func TestGW46_RateLimitPerCaller(t *testing.T) {
 		t.Errorf("local listener limited: %d of 5000 passed", got)
 	}
 
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	if l.Allow(alice, 60) != nil {
 		t.Error("a token did not come back after 1 s")
 	}
@@ -124,7 +111,7 @@ func TestGW47_RateChangeAppliesToExistingBuckets(t *testing.T) {
 	if ref := l.Allow(u, 600); ref == nil || ref.Message != "Rate limit exceeded: 600 requests per minute per user. Retry after 1 s." {
 		t.Fatalf("at the change: %+v", ref)
 	}
-	clk.Add(200 * time.Millisecond)
+	clk.Advance(200 * time.Millisecond)
 	if got := spend(l, u, 600, 3); got != 2 {
 		t.Errorf("after raising to 600 rpm: %d of 3 passed, want 2", got)
 	}
@@ -133,19 +120,19 @@ func TestGW47_RateChangeAppliesToExistingBuckets(t *testing.T) {
 	if ref == nil || ref.Message != "Rate limit exceeded: 10 requests per minute per user. Retry after 6 s." {
 		t.Fatalf("after lowering to 10 rpm: %+v", ref)
 	}
-	clk.Add(6 * time.Second)
+	clk.Advance(6 * time.Second)
 	if got := spend(l, u, 10, 2); got != 1 {
 		t.Errorf("6 s at 10 rpm: %d passed, want 1", got)
 	}
 	// The burst follows too: max(10, rpm/5) = 200 at 1000 rpm once refilled
 	// after the change.
 	l.Allow(u, 1000)
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if got := spend(l, u, 1000, 250); got != 200 {
 		t.Errorf("burst at 1000 rpm: %d passed, want 200", got)
 	}
 	// Lowering the burst caps the stored tokens at the new one.
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if got := spend(l, u, 100, 50); got != 20 {
 		t.Errorf("burst after lowering to 100 rpm: %d passed, want 20", got)
 	}
@@ -199,12 +186,12 @@ func TestBucketBounds(t *testing.T) {
 	l := policy.NewLimiter(prometheus.NewRegistry(), 0, clk.Now)
 	old := caller.Remote("", "old")
 	spend(l, old, 60, 12)
-	clk.Add(policy.BucketIdle - time.Second)
+	clk.Advance(policy.BucketIdle - time.Second)
 	spend(l, caller.Remote("", "recent"), 60, 1)
 	if n := l.Buckets(); n != 2 {
 		t.Fatalf("buckets = %d", n)
 	}
-	clk.Add(time.Second)
+	clk.Advance(time.Second)
 	spend(l, caller.Remote("", "recent"), 60, 1)
 	if n := l.Buckets(); n != 1 {
 		t.Errorf("idle bucket kept: %d buckets", n)

@@ -5,9 +5,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcpbox/mcpbox/proto/testclock"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -173,36 +174,18 @@ func TestManagementCallsCountUnderMcpbox(t *testing.T) {
 	}
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // TestToolSeriesCapAndDeparture: past the cap tools count as _other; the
 // series of a tool that left the catalog go an hour after (injected
 // clock), which makes room under the cap.
 func TestToolSeriesCapAndDeparture(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
-	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	clock := testclock.New()
 	a, b, c := goTool(), extTool(), goTool()
 	c.ToolID, c.Name = "7cef8a2d-0d8b-41f3-8a0f-9e3d2c1b0a98", "weather__alerts"
 	cat := &fakeCatalog{}
 	cat.set(snapshot(1, []proto.CatalogTool{a, b, c}), nil)
-	m := NewMetrics(reg, cat, 2, clock.now)
+	m := NewMetrics(reg, cat, 2, clock.Now)
 
 	for _, ct := range []proto.CatalogTool{a, b, c} {
 		m.observeUser(ct.ServerName, ct.Name, ct.Kind, proto.OutcomeOK, time.Millisecond)
@@ -214,11 +197,11 @@ func TestToolSeriesCapAndDeparture(t *testing.T) {
 
 	cat.set(snapshot(2, []proto.CatalogTool{b, c}), nil) // weather__forecast leaves
 	series(t, reg)                                       // a scrape notices it
-	clock.advance(59 * time.Minute)
+	clock.Advance(59 * time.Minute)
 	if got := series(t, reg); got["weather/weather__forecast/ok"] != 1 {
 		t.Fatalf("series deleted before the hour: %v", got)
 	}
-	clock.advance(time.Minute)
+	clock.Advance(time.Minute)
 	got := series(t, reg)
 	if _, still := got["weather/weather__forecast/ok"]; still {
 		t.Fatalf("series of a departed tool kept past the hour: %v", got)
