@@ -59,6 +59,10 @@ type Options struct {
 	BreakerOpen time.Duration
 	// Now is the breaker's clock (tests); time.Now when nil.
 	Now func() time.Time
+	// Transport replaces the pooled transport below (nil: that one). The
+	// gateway never sets it; the benchmarks of gateway.md §15 answer the
+	// sandbox in memory through it.
+	Transport http.RoundTripper
 }
 
 // withDefaults fills the zero fields.
@@ -106,7 +110,7 @@ func New(baseURL, token string, opts Options, reg prometheus.Registerer) (*Clien
 	return &Client{
 		base:    base,
 		token:   token,
-		hc:      newHTTPClient(),
+		hc:      newHTTPClient(opts.Transport),
 		margin:  opts.ExecMargin,
 		breaker: b,
 		metrics: newMetrics(reg, b),
@@ -132,18 +136,21 @@ func parseBase(raw string) (*url.URL, error) {
 // newHTTPClient is the one pooled client: 2 s dial, keep-alive, 64 idle
 // connections per host, no proxy from the environment (the sandbox is an
 // internal peer), no redirects followed. It has no overall timeout: every
-// call carries its own deadline.
-func newHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: tcpKeepAlive}
-	return &http.Client{
-		Transport: &http.Transport{
+// call carries its own deadline. rt, when not nil, replaces the transport.
+func newHTTPClient(rt http.RoundTripper) *http.Client {
+	if rt == nil {
+		dialer := &net.Dialer{Timeout: dialTimeout, KeepAlive: tcpKeepAlive}
+		rt = &http.Transport{
 			DialContext:            dialer.DialContext,
 			MaxIdleConns:           idleConnsPerHost,
 			MaxIdleConnsPerHost:    idleConnsPerHost,
 			IdleConnTimeout:        idleConnTimeout,
 			TLSHandshakeTimeout:    tlsHandshakeTimeout,
 			MaxResponseHeaderBytes: maxHeaderBytes,
-		},
+		}
+	}
+	return &http.Client{
+		Transport:     rt,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 }
