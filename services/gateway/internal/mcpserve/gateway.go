@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -165,8 +166,20 @@ func (g *Gateway) newHandler(s *server) http.Handler {
 
 // warnOnly passes on records of level Warn and above: the SDK logs every
 // session it connects at Info, which for stateless handlers is every
-// request.
+// request. A list_changed push that a session cannot receive (it holds no
+// GET stream, as most clients do) is logged at Debug: push is a courtesy
+// (gateway.md §5.6), not a fault worth a warning per session and change.
 type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Handle(ctx context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "list_changed") && strings.Contains(r.Message, "undelivered") {
+		if !h.Handler.Enabled(ctx, slog.LevelDebug) {
+			return nil
+		}
+		r.Level = slog.LevelDebug
+	}
+	return h.Handler.Handle(ctx, r)
+}
 
 func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
