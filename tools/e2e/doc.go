@@ -3,4 +3,10 @@
 // stage or `make build`) as separate processes on loopback ports, against
 // the test database (MCPBOX_TEST_DATABASE_URL), the way an operator runs
 // them. `make e2e` and the e2e stage of `make test` run them.
+//
+// The interoperability tests (gateway.md §16) also drive real MCP clients:
+// the go-sdk client in process, and the TypeScript SDK and the Inspector CLI
+// pinned in ts/ (package.json and its committed package-lock.json), run with
+// the node on PATH. make test's deps stage runs `npm ci` there; a test run
+// without it installs node_modules itself.
 package e2e

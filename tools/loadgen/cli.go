@@ -28,9 +28,11 @@ const maxRequestsPerStep = 10_000_000
 
 // usageText is printed after a usage error and for -h.
 const usageText = `usage: loadgen sandbox [flags]
+       loadgen gateway [flags]   (loadgen gateway -h for its flags)
 
 Targets:
   sandbox   start bin/sandbox on 127.0.0.1 and load POST /v1/execute with the trivial tool (sandbox.md §16)
+  gateway   load a running gateway's /mcp on loopback with tools/call or tools/list (gateway.md §15)
 
 Flags:
 `
@@ -78,6 +80,9 @@ func (e usageError) Error() string { return e.msg }
 // run is loadgen without the process around it: args without the program name, the caller's environment (only PATH
 // is passed on to the target), and the exit status as the result.
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "gateway" {
+		return runGateway(ctx, args[1:], stdout, stderr)
+	}
 	cfg, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitPass
@@ -104,7 +109,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	}
 }
 
-// parseArgs reads `<target> [flags]` and checks every value; errors are usageError or flag.ErrHelp.
+// parseArgs reads `sandbox [flags]` and checks every value; errors are usageError or flag.ErrHelp. run hands
+// `gateway [flags]` to runGateway before it.
 func parseArgs(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -126,11 +132,11 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 			fs.Usage()
 			return config{}, flag.ErrHelp
 		}
-		return config{}, usageError{"missing target: the first argument is what to load, and only `sandbox` exists for now"}
+		return config{}, usageError{"missing target: the first argument is what to load, `sandbox` or `gateway`"}
 	}
 	cfg.target = args[0]
 	if cfg.target != "sandbox" {
-		return config{}, usageError{fmt.Sprintf("unknown target %q: only `sandbox` exists for now", cfg.target)}
+		return config{}, usageError{fmt.Sprintf("unknown target %q: want `sandbox` or `gateway`", cfg.target)}
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -38,6 +38,7 @@ const (
 // outcome is the classified result of one request.
 type outcome struct {
 	kind    outcomeKind
+	class   string // the gateway's error kind (errors_by_kind) of a kindError; the sandbox leaves it empty
 	errText string // what went wrong, for kindError
 }
 
@@ -77,6 +78,7 @@ func (p plan) counted() int { return p.firstDue(p.warmup) }
 
 // driveResult is what one step measured, before it is summarised.
 type driveResult struct {
+	warmup       []sample // the requests due before the measured window
 	window       []sample // the requests due in the measured window
 	before       counters // read when the window opened
 	after        counters // read once every request had ended
@@ -139,7 +141,8 @@ func drive(ctx context.Context, sys system, p plan) driveResult {
 	case afterErr != nil:
 		res.countersErr = fmt.Errorf("after the window: %w", afterErr)
 	}
-	res.window = samples[min(p.counted(), len(samples)):]
+	counted := min(p.counted(), len(samples))
+	res.warmup, res.window = samples[:counted], samples[counted:]
 	return res
 }
 

@@ -124,7 +124,7 @@ func TestLoadgenUsageErrors(t *testing.T) {
 		{"too many samples", []string{"sandbox", "-rate", "1e6", "-duration", "1h"}, "-rate"},
 		{"no target", nil, "target"},
 		{"flag before target", []string{"-rate", "10"}, "target"},
-		{"unknown target", []string{"gateway"}, "gateway"},
+		{"unknown target", []string{"edge"}, "edge"},
 		{"extra argument", []string{"sandbox", "extra"}, "extra"},
 	}
 	for _, tt := range tests {

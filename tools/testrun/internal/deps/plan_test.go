@@ -84,7 +84,7 @@ func TestOPS8_DepsPlanner(t *testing.T) {
 				},
 				{
 					Kind: NodeInstall, Version: "22.23.3",
-					Why: "node v20 is older than 22 and .cache/node22 has no node; tools/e2e needs Node 22",
+					Why: "node v20 is older than 22 and .cache/node22 has no node; tools/e2e/ts needs Node 22",
 				},
 			}, buildActions(fakePins())...),
 		},
@@ -104,7 +104,7 @@ func TestOPS8_DepsPlanner(t *testing.T) {
 			},
 			want: append([]Action{{
 				Kind: NodeInstall, Version: "22.23.3",
-				Why: "node (missing) is older than 22 and .cache/node22 has no node; tools/e2e needs Node 22",
+				Why: "node (missing) is older than 22 and .cache/node22 has no node; tools/e2e/ts needs Node 22",
 			}}, buildActions(fakePins())...),
 		},
 		{
@@ -169,7 +169,7 @@ func TestOPS8_DepsPlanner(t *testing.T) {
 			change: func(f *Facts) {
 				f.NodeModulesCurrent = false
 			},
-			want: []Action{{Kind: NpmCI, Dir: "tools/e2e", Why: "tools/e2e/node_modules is missing or older than package-lock.json"}},
+			want: []Action{{Kind: NpmCI, Dir: "tools/e2e/ts", Why: "tools/e2e/ts/node_modules is missing or older than package-lock.json"}},
 		},
 	}
 	for _, tt := range tests {

@@ -26,7 +26,7 @@ func TestProbeReadsTheTree(t *testing.T) {
 	writeFile(t, root, "tools/pins/node/VERSION", "22.1.0\n")
 	writeFile(t, root, "services/backend/internal/ui/browsertest/ui_test.go", "//go:build browser\n\npackage browsertest\n")
 	writeFile(t, root, "services/backend/internal/ui/plain_test.go", "package ui\n")
-	writeFile(t, root, "tools/e2e/package.json", "{}\n")
+	writeFile(t, root, "tools/e2e/ts/package.json", "{}\n")
 
 	f, err := Probe(t.Context(), root)
 	if err != nil {
