@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/mcpbox/mcpbox/db/dbtest"
 	"github.com/mcpbox/mcpbox/proto"
@@ -61,6 +64,30 @@ func TestOPS5_DevstackRunsTheRealStack(t *testing.T) {
 			t.Errorf("%s %s: %d %s", name, url, code, body)
 		}
 	}
+
+	// OPS-5, local half: the Go SDK client lists the 30 mcpbox_* tools on
+	// the local MCP URL of the banner.
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	session, err := mcp.NewClient(&mcp.Implementation{Name: "ops5", Version: "1"}, nil).
+		Connect(ctx, &mcp.StreamableClientTransport{Endpoint: "http://127.0.0.1:18002/mcp"}, nil)
+	if err != nil {
+		t.Fatalf("connect to the local MCP URL: %v", err)
+	}
+	listed, err := session.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatalf("tools/list: %v", err)
+	}
+	management := 0
+	for _, tool := range listed.Tools {
+		if strings.HasPrefix(tool.Name, "mcpbox_") {
+			management++
+		}
+	}
+	if management != len(proto.ManagementTools()) {
+		t.Errorf("tools/list has %d mcpbox_* tools, want %d", management, len(proto.ManagementTools()))
+	}
+	_ = session.Close()
 
 	// OPS-1: every mcpbox_<service>_build_info shows go1.27.3.
 	for svc, url := range map[string]string{
