@@ -5,8 +5,9 @@
 // them. `make e2e` and the e2e stage of `make test` run them.
 //
 // The interoperability tests (gateway.md §16) also drive real MCP clients:
-// the go-sdk client in process, and the TypeScript SDK and the Inspector CLI
-// pinned in ts/ (package.json and its committed package-lock.json), run with
-// the node on PATH. make test's deps stage runs `npm ci` there; a test run
-// without it installs node_modules itself.
+// the go-sdk client in process, and the TypeScript SDK, the Inspector CLI
+// and the MCP conformance suite pinned in ts/ (package.json and its
+// committed package-lock.json), run with the node on PATH (Node 22). make
+// test's deps stage runs `npm ci` there; a test run without it installs
+// node_modules itself.
 package e2e
