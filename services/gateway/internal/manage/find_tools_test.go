@@ -97,7 +97,7 @@ func TestGW88_FindTools(t *testing.T) {
 	if res := find(t, h, `{"query": "alerts"}`); string(res.Tools[0].OutputSchema) != `{"type":"object"}` {
 		t.Errorf("output schema = %s", res.Tools[0].OutputSchema)
 	}
-	if n := len(h.server.requests("/")); n != 0 {
+	if n := len(h.server.Requests("/")); n != 0 {
 		t.Errorf("find_tools made %d requests", n)
 	}
 }

@@ -23,7 +23,7 @@ func TestGW82_ListServersIsForwarded(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	result := `{"items": [{"name": "weather", "status": "running", "note": "<b>&</b>", "n": 9007199254740993}], "next_cursor": null}`
-	h.server.handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{OK: true, Result: json.RawMessage(result)}))
+	h.server.Handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{OK: true, Result: json.RawMessage(result)}))
 
 	r := h.svc.Management(t.Context(), caller.Local(), proto.MgmtListServers, json.RawMessage(`{"limit": 20}`))
 
@@ -56,7 +56,7 @@ func TestGW83_BackendErrorsKeepEveryField(t *testing.T) {
 			{Field: "code", Message: "line 9:1: missing return"},
 		},
 	}
-	h.server.handle("/internal/v1/manage/mcpbox_create_tool", manageAnswer(proto.ManageResponse{Error: codeErr}))
+	h.server.Handle("/internal/v1/manage/mcpbox_create_tool", manageAnswer(proto.ManageResponse{Error: codeErr}))
 	args := `{"server_id": "` + sampleID + `", "name": "forecast", "code": "package tool"}`
 	r := h.svc.Management(t.Context(), caller.Local(), proto.MgmtCreateTool, json.RawMessage(args))
 	want := "Error: code: the code does not compile.\n\nDetails: " +
@@ -71,7 +71,7 @@ func TestGW83_BackendErrorsKeepEveryField(t *testing.T) {
 		t.Errorf("_meta error = %s", got)
 	}
 
-	h.server.handle("/internal/v1/manage/mcpbox_test_code", manageAnswer(proto.ManageResponse{
+	h.server.Handle("/internal/v1/manage/mcpbox_test_code", manageAnswer(proto.ManageResponse{
 		OK:     true,
 		Result: json.RawMessage(`{"success":false,"stdout":"step 1\n","error":{"type":"ToolError","message":"boom","line":4}}`),
 	}))
@@ -80,7 +80,7 @@ func TestGW83_BackendErrorsKeepEveryField(t *testing.T) {
 		t.Errorf("failed test run: %v %q", r.IsError, text(t, r))
 	}
 
-	h.server.handle("/internal/v1/manage/mcpbox_get_tool", manageAnswer(proto.ManageResponse{Error: &proto.Error{
+	h.server.Handle("/internal/v1/manage/mcpbox_get_tool", manageAnswer(proto.ManageResponse{Error: &proto.Error{
 		Code: proto.CodeNotFound, Message: "Tool x not found. Use mcpbox_list_tools to see existing tools.",
 	}}))
 	r = h.svc.Management(t.Context(), caller.Local(), proto.MgmtGetTool, json.RawMessage(`{"tool_id": "`+sampleID+`"}`))
@@ -110,7 +110,7 @@ func TestGW84_ArgumentsAreCheckedBeforeTheBackend(t *testing.T) {
 			t.Errorf("%s %s: %q", tc.tool, tc.args, got)
 		}
 	}
-	if n := len(h.server.requests("/internal/")); n != 0 {
+	if n := len(h.server.Requests("/internal/")); n != 0 {
 		t.Errorf("backend got %d requests", n)
 	}
 }
@@ -140,7 +140,7 @@ func TestGW85_NotSentAndUnconfirmed(t *testing.T) {
 	t.Run("timeout", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.server.handle("/internal/v1/manage/", func(_ http.ResponseWriter, r *http.Request) {
+		h.server.Handle("/internal/v1/manage/", func(_ http.ResponseWriter, r *http.Request) {
 			select {
 			case <-r.Context().Done():
 			case <-time.After(30 * time.Second): // only against a hang
@@ -154,14 +154,14 @@ func TestGW85_NotSentAndUnconfirmed(t *testing.T) {
 		if got := text(t, r); !r.IsError || got != want {
 			t.Errorf("got %q", got)
 		}
-		if n := len(h.server.requests("/internal/v1/manage/")); n != 1 {
+		if n := len(h.server.Requests("/internal/v1/manage/")); n != 1 {
 			t.Errorf("backend got %d requests, want 1 (never retried)", n)
 		}
 	})
 	t.Run("5xx", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.server.handle("/internal/v1/manage/", writeJSON(http.StatusServiceUnavailable,
+		h.server.Handle("/internal/v1/manage/", writeJSON(http.StatusServiceUnavailable,
 			proto.ErrorBody{Error: proto.Error{Code: proto.CodeUnavailable, Message: "down"}}))
 		r := h.svc.Management(t.Context(), caller.Local(), proto.MgmtStartServer, json.RawMessage(`{"server_id": "`+sampleID+`"}`))
 		want := "The MCPbox backend did not confirm mcpbox_start_server (HTTP 503 unavailable). " +
@@ -169,14 +169,14 @@ func TestGW85_NotSentAndUnconfirmed(t *testing.T) {
 		if got := text(t, r); got != want {
 			t.Errorf("got %q", got)
 		}
-		if n := len(h.server.requests("/internal/v1/manage/")); n != 1 {
+		if n := len(h.server.Requests("/internal/v1/manage/")); n != 1 {
 			t.Errorf("backend got %d requests, want 1 (never retried)", n)
 		}
 	})
 	t.Run("unknown operation", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.server.handle("/internal/v1/manage/", writeJSON(http.StatusNotFound,
+		h.server.Handle("/internal/v1/manage/", writeJSON(http.StatusNotFound,
 			proto.ErrorBody{Error: proto.Error{Code: proto.CodeUnknownTool, Message: "unknown tool"}}))
 		r := h.svc.Management(t.Context(), caller.Local(), proto.MgmtListPackages, json.RawMessage(`{}`))
 		if got := text(t, r); !strings.HasPrefix(got, "MCPbox failed internally while running mcpbox_list_packages (request id ") {
@@ -195,7 +195,7 @@ func TestGW86_TheAnswerWaitsForItsCatalogRevision(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.cat.release = make(chan struct{})
-	h.server.handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{
+	h.server.Handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{
 		OK: true, Result: json.RawMessage(`{"changed":true}`), CatalogRevision: 7,
 	}))
 	done := make(chan struct{})
@@ -229,7 +229,7 @@ func TestGW86_TheAnswerWaitsForItsCatalogRevision(t *testing.T) {
 	}
 
 	h2 := newHarness(t)
-	h2.server.handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{OK: true, Result: json.RawMessage(`{}`)}))
+	h2.server.Handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{OK: true, Result: json.RawMessage(`{}`)}))
 	h2.svc.Management(t.Context(), caller.Local(), proto.MgmtListServers, nil)
 	if revs, _ := h2.cat.waited(); len(revs) != 0 {
 		t.Errorf("an answer without catalog_revision waited for %v", revs)
@@ -259,7 +259,7 @@ func TestTimeoutsAndReadTools(t *testing.T) {
 func TestManagementCallsAreCounted(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.server.handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{OK: true, Result: json.RawMessage(`{}`)}))
+	h.server.Handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{OK: true, Result: json.RawMessage(`{}`)}))
 	h.svc.Management(t.Context(), caller.Local(), proto.MgmtListServers, nil)
 	h.svc.Management(t.Context(), caller.Local(), proto.MgmtListServers, json.RawMessage(`{"limit": 0}`))
 	fams, err := h.reg.Gather()

@@ -18,7 +18,7 @@ func gatedTools() []proto.ManagementTool {
 
 // okBackend makes every management call succeed.
 func okBackend(h *harness) {
-	h.server.handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{OK: true, Result: json.RawMessage(`{"ok":1}`)}))
+	h.server.Handle("/internal/v1/manage/", manageAnswer(proto.ManageResponse{OK: true, Result: json.RawMessage(`{"ok":1}`)}))
 }
 
 // TestGW43_GatedToolsAreRefusedRemotelyWhileEditingIsOff: each gated tool
@@ -39,7 +39,7 @@ func TestGW43_GatedToolsAreRefusedRemotelyWhileEditingIsOff(t *testing.T) {
 			t.Errorf("%s: %v %q", tool, r.IsError, got)
 		}
 	}
-	if n := len(h.server.requests("/internal/")); n != 0 {
+	if n := len(h.server.Requests("/internal/")); n != 0 {
 		t.Fatalf("backend got %d requests from gated remote calls", n)
 	}
 	for _, tool := range gatedTools() {
@@ -131,14 +131,14 @@ func TestGW48_TheCallerIsForwardedExactly(t *testing.T) {
 			h := newHarness(t)
 			okBackend(h)
 			h.svc.Management(t.Context(), tc.c, proto.MgmtGetServer, json.RawMessage(validSamples[proto.MgmtGetServer][0]))
-			reqs := h.server.requests("/internal/v1/manage/mcpbox_get_server")
+			reqs := h.server.Requests("/internal/v1/manage/mcpbox_get_server")
 			if len(reqs) != 1 {
 				t.Fatalf("forwarded %d times", len(reqs))
 			}
 			var body struct {
 				Caller json.RawMessage `json:"caller"`
 			}
-			if err := json.Unmarshal(reqs[0].body, &body); err != nil {
+			if err := json.Unmarshal(reqs[0].Body, &body); err != nil {
 				t.Fatal(err)
 			}
 			if string(body.Caller) != tc.want {

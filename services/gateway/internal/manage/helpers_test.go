@@ -4,14 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcpbox/mcpbox/services/gateway/internal/recorder"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -127,65 +126,6 @@ func (f *fakeCatalog) waited() ([]int64, time.Duration) {
 	return append([]int64(nil), f.waits...), f.maxWait
 }
 
-// seenRequest is one request the loopback server received.
-type seenRequest struct {
-	path string
-	body []byte
-}
-
-// loopback plays the backend (/internal/v1/...) and the sandbox (/v1/...)
-// on one httptest server; handlers are keyed by path prefix.
-type loopback struct {
-	srv      *httptest.Server
-	mu       sync.Mutex
-	handlers map[string]http.HandlerFunc
-	seen     []seenRequest
-}
-
-func newLoopback(t *testing.T) *loopback {
-	t.Helper()
-	l := &loopback{handlers: map[string]http.HandlerFunc{}}
-	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		l.mu.Lock()
-		l.seen = append(l.seen, seenRequest{path: r.URL.Path, body: body})
-		var h http.HandlerFunc
-		best := 0
-		for prefix, hh := range l.handlers {
-			if strings.HasPrefix(r.URL.Path, prefix) && len(prefix) > best {
-				h, best = hh, len(prefix)
-			}
-		}
-		l.mu.Unlock()
-		if h == nil {
-			writeJSON(http.StatusNotFound, proto.ErrorBody{Error: proto.Error{Code: proto.CodeNotFound, Message: "no route"}})(w, r)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		h(w, r)
-	}))
-	t.Cleanup(l.srv.Close)
-	return l
-}
-
-func (l *loopback) handle(prefix string, h http.HandlerFunc) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.handlers[prefix] = h
-}
-
-func (l *loopback) requests(prefix string) []seenRequest {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []seenRequest
-	for _, s := range l.seen {
-		if strings.HasPrefix(s.path, prefix) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // writeJSON answers body as JSON with status.
 func writeJSON(status int, body any) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
@@ -239,7 +179,7 @@ func (s *syncBuffer) String() string {
 type harness struct {
 	reg    *prometheus.Registry
 	cat    *fakeCatalog
-	server *loopback
+	server *recorder.Server
 	sink   *recordSink
 	logs   *syncBuffer
 	calls  *toolcall.Service
@@ -251,19 +191,19 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{
-		reg: prometheus.NewRegistry(), cat: &fakeCatalog{}, server: newLoopback(t), sink: &recordSink{}, logs: &syncBuffer{},
+		reg: prometheus.NewRegistry(), cat: &fakeCatalog{}, server: recorder.New(t), sink: &recordSink{}, logs: &syncBuffer{},
 	}
 	h.cat.setPolicy(proto.ToggleEnabled)
 	h.cat.setSnapshot(catalog.BuildSnapshot(proto.Catalog{Revision: 5, Tools: []proto.CatalogTool{forecastTool()}}, time.Now()), nil)
-	h.server.handle("/internal/v1/tools/", writeJSON(http.StatusOK, forecastPlan()))
-	h.server.handle(proto.PathSandboxExecute, writeJSON(http.StatusOK, proto.ExecuteResponse{
+	h.server.Handle("/internal/v1/tools/", writeJSON(http.StatusOK, forecastPlan()))
+	h.server.Handle(proto.PathSandboxExecute, writeJSON(http.StatusOK, proto.ExecuteResponse{
 		OK: true, Result: json.RawMessage(`{"temp":21}`), ContentText: `{"temp":21}`, Structured: true, DurationMS: 4,
 	}))
-	bc, err := backend.New(h.server.srv.URL, testToken, h.reg)
+	bc, err := backend.New(h.server.URL, testToken, h.reg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := sandbox.New(h.server.srv.URL, testToken, sandbox.Options{ExecMargin: 5 * time.Second}, h.reg)
+	sc, err := sandbox.New(h.server.URL, testToken, sandbox.Options{ExecMargin: 5 * time.Second}, h.reg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,10 +220,10 @@ func newHarness(t *testing.T) *harness {
 func (h *harness) manageCalls(t *testing.T, tool proto.ManagementTool) []proto.ManageRequest {
 	t.Helper()
 	var out []proto.ManageRequest
-	for _, s := range h.server.requests("/internal/v1/manage/" + string(tool)) {
+	for _, s := range h.server.Requests("/internal/v1/manage/" + string(tool)) {
 		var req proto.ManageRequest
-		if err := json.Unmarshal(s.body, &req); err != nil {
-			t.Fatalf("forwarded body %s: %v", s.body, err)
+		if err := json.Unmarshal(s.Body, &req); err != nil {
+			t.Fatalf("forwarded body %s: %v", s.Body, err)
 		}
 		out = append(out, req)
 	}

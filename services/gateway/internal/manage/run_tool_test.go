@@ -74,7 +74,7 @@ func TestGW89_RunToolIsTheDirectCall(t *testing.T) {
 	if asJSON(t, vias) != asJSON(t, want) {
 		t.Errorf("record vias = %v, want %v", vias, want)
 	}
-	if n := len(h.server.requests(proto.PathSandboxExecute)); n != 2 {
+	if n := len(h.server.Requests(proto.PathSandboxExecute)); n != 2 {
 		t.Errorf("sandbox got %d executions, want 2 (one direct, one through run_tool)", n)
 	}
 }
@@ -102,7 +102,7 @@ func TestRunToolRefusesManagementNames(t *testing.T) {
 	if got := text(t, r); !strings.HasPrefix(got, "Invalid arguments for mcpbox_run_tool:\n- /name: must match the pattern ") {
 		t.Errorf("malformed name: %q", got)
 	}
-	if n := len(h.server.requests("/")); n != 0 {
+	if n := len(h.server.Requests("/")); n != 0 {
 		t.Errorf("%d requests made", n)
 	}
 	if recs := h.sink.all(); len(recs) != 0 {

@@ -158,9 +158,9 @@ func TestAnUncompilableSchemaIsNotEnforcedAndLoggedOncePerVersion(t *testing.T) 
 	h := newHarness(t)
 	ext := withSchema(extTool(), `{"type":"object","properties":{"q":{"$ref":"https://schemas.example.com/q.json"}}}`)
 	p := planOf(ext)
-	h.backend.handle("/internal/v1/tools/", planServer(p))
+	h.backend.Handle("/internal/v1/tools/", planServer(p))
 	h.cat.set(snapshot(1, []proto.CatalogTool{ext}), nil)
-	h.sandbox.handle(proto.PathSandboxMCPCall, jsonAnswer(http.StatusOK, proto.MCPCallResponse{
+	h.sandbox.Handle(proto.PathSandboxMCPCall, jsonAnswer(http.StatusOK, proto.MCPCallResponse{
 		OK: true, Result: json.RawMessage(`{"content":[{"type":"text","text":"ok"}]}`),
 	}))
 	for range 3 {
@@ -168,7 +168,7 @@ func TestAnUncompilableSchemaIsNotEnforcedAndLoggedOncePerVersion(t *testing.T) 
 			t.Fatalf("call refused: %s", text(t, r))
 		}
 	}
-	if n := len(h.sandbox.requests(proto.PathSandboxMCPCall)); n != 3 {
+	if n := len(h.sandbox.Requests(proto.PathSandboxMCPCall)); n != 3 {
 		t.Errorf("sandbox got %d calls, want 3", n)
 	}
 	if n := strings.Count(h.logs.String(), "input schema cannot be compiled"); n != 1 {

@@ -41,11 +41,11 @@ func TestGW58_TheCallPathSendsThePlanOnceAndReturnsTheResult(t *testing.T) {
 		t.Errorf("execution meta = %+v", r.Meta[MetaExecution])
 	}
 
-	sent := h.sandbox.requests(proto.PathSandboxExecute)
+	sent := h.sandbox.Requests(proto.PathSandboxExecute)
 	if len(sent) != 1 {
 		t.Fatalf("sandbox got %d requests, want 1", len(sent))
 	}
-	req := decodeBody[proto.ExecuteRequest](t, sent[0].body)
+	req := decodeBody[proto.ExecuteRequest](t, sent[0].Body)
 	if req.PinnedHash != goHash || req.RequestID != "req-58" || req.ToolID != goToolID || req.Version != 3 ||
 		req.ExposedName != forecastName || !strings.HasPrefix(req.Code, "package tool") ||
 		req.Limits != (proto.Limits{TimeoutMS: 5000, MemoryMB: 128}) || *req.Secrets["API_KEY"] != secretValue {
@@ -54,10 +54,10 @@ func TestGW58_TheCallPathSendsThePlanOnceAndReturnsTheResult(t *testing.T) {
 	if string(req.Arguments) != compactString(t, string(args)) { // the big integer survives byte for byte
 		t.Errorf("arguments = %s, want %s", req.Arguments, args)
 	}
-	if sent[0].requestID != "req-58" {
-		t.Errorf("X-Request-Id = %q", sent[0].requestID)
+	if sent[0].RequestID != "req-58" {
+		t.Errorf("X-Request-Id = %q", sent[0].RequestID)
 	}
-	if n := len(h.backend.requests("/internal/v1/tools/")); n != 1 {
+	if n := len(h.backend.Requests("/internal/v1/tools/")); n != 1 {
 		t.Errorf("plan fetched %d times, want 1", n)
 	}
 
@@ -114,7 +114,7 @@ func TestGW62_InvalidArgumentsNeverReachThePlanOrTheSandbox(t *testing.T) {
 					t.Errorf("text %q lacks %q", got, w)
 				}
 			}
-			if n := len(h.sandbox.requests("/")) + len(h.backend.requests("/")); n != 0 {
+			if n := len(h.sandbox.Requests("/")) + len(h.backend.Requests("/")); n != 0 {
 				t.Errorf("sandbox and backend got %d requests, want 0", n)
 			}
 			rec := h.sink.only(t)
@@ -150,7 +150,7 @@ func TestGW63_ArgumentsMustBeAnObject(t *testing.T) {
 		if got := text(t, r); !r.IsError || got != "Invalid arguments for weather__forecast: arguments must be a JSON object." {
 			t.Errorf("%s: %v %q", args, r.IsError, got)
 		}
-		if n := len(h.sandbox.requests("/")); n != 0 {
+		if n := len(h.sandbox.Requests("/")); n != 0 {
 			t.Errorf("%s: sandbox got %d requests", args, n)
 		}
 	}
@@ -162,8 +162,8 @@ func TestGW63_ArgumentsMustBeAnObject(t *testing.T) {
 			t.Errorf("absent arguments %q: %s", absent, text(t, r))
 		}
 	}
-	for _, s := range h.sandbox.requests(proto.PathSandboxExecute) {
-		if req := decodeBody[proto.ExecuteRequest](t, s.body); string(req.Arguments) != `{}` {
+	for _, s := range h.sandbox.Requests(proto.PathSandboxExecute) {
+		if req := decodeBody[proto.ExecuteRequest](t, s.Body); string(req.Arguments) != `{}` {
 			t.Errorf("absent arguments sent as %s, want {}", req.Arguments)
 		}
 	}
@@ -202,7 +202,7 @@ func TestGW64_WithheldToolsAnswerTheirReason(t *testing.T) {
 			if got := text(t, r); !r.IsError || got != tc.want {
 				t.Errorf("got %v %q\nwant %q", r.IsError, got, tc.want)
 			}
-			if n := len(h.sandbox.requests("/")) + len(h.backend.requests("/")); n != 0 {
+			if n := len(h.sandbox.Requests("/")) + len(h.backend.Requests("/")); n != 0 {
 				t.Errorf("sandbox and backend got %d requests, want 0", n)
 			}
 			rec := h.sink.only(t)
@@ -225,24 +225,24 @@ func TestGW65_OnePlanFetchPerVersion(t *testing.T) {
 	}
 	wg.Wait()
 	h.svc.User(t.Context(), caller.Local(), forecastName, args)
-	if n := len(h.backend.requests("/internal/v1/tools/")); n != 1 {
+	if n := len(h.backend.Requests("/internal/v1/tools/")); n != 1 {
 		t.Fatalf("9 calls of one version fetched the plan %d times, want 1", n)
 	}
 
 	v4 := goTool()
 	v4.Version, v4.Hash = 4, "sha256:4444444444444444444444444444444444444444444444444444444444444444"
-	h.backend.handle("/internal/v1/tools/", planServer(planOf(v4)))
+	h.backend.Handle("/internal/v1/tools/", planServer(planOf(v4)))
 	h.cat.set(snapshot(2, []proto.CatalogTool{v4}), nil)
 	for range 2 {
 		if r := h.svc.User(t.Context(), caller.Local(), forecastName, args); r.IsError {
 			t.Fatalf("version 4: %s", text(t, r))
 		}
 	}
-	plansSeen := h.backend.requests("/internal/v1/tools/")
-	if len(plansSeen) != 2 || plansSeen[1].query != "version=4" {
+	plansSeen := h.backend.Requests("/internal/v1/tools/")
+	if len(plansSeen) != 2 || plansSeen[1].Query != "version=4" {
 		t.Errorf("plan requests = %+v, want a second one for version 4", plansSeen)
 	}
-	if last := h.sandbox.requests(proto.PathSandboxExecute); decodeBody[proto.ExecuteRequest](t, last[len(last)-1].body).PinnedHash != v4.Hash {
+	if last := h.sandbox.Requests(proto.PathSandboxExecute); decodeBody[proto.ExecuteRequest](t, last[len(last)-1].Body).PinnedHash != v4.Hash {
 		t.Error("version 4 ran with another hash")
 	}
 }
@@ -258,13 +258,13 @@ func TestGW66_PinnedHashAndIntegrity(t *testing.T) {
 	t.Run("sandbox hash_mismatch", func(t *testing.T) {
 		t.Parallel()
 		h := newHarness(t)
-		h.sandbox.handle(proto.PathSandboxExecute, errorAnswer(http.StatusConflict, proto.CodeHashMismatch, "hash mismatch"))
+		h.sandbox.Handle(proto.PathSandboxExecute, errorAnswer(http.StatusConflict, proto.CodeHashMismatch, "hash mismatch"))
 		r := h.svc.User(t.Context(), caller.Local(), forecastName, args)
 		if got := text(t, r); !r.IsError || got != want {
 			t.Errorf("got %q", got)
 		}
-		sent := h.sandbox.requests("/")
-		if len(sent) != 1 || decodeBody[proto.ExecuteRequest](t, sent[0].body).PinnedHash != goHash {
+		sent := h.sandbox.Requests("/")
+		if len(sent) != 1 || decodeBody[proto.ExecuteRequest](t, sent[0].Body).PinnedHash != goHash {
 			t.Errorf("sandbox requests = %d, want exactly 1 carrying the pinned hash", len(sent))
 		}
 		if !strings.Contains(h.logs.String(), `"level":"ERROR"`) {
@@ -279,12 +279,12 @@ func TestGW66_PinnedHashAndIntegrity(t *testing.T) {
 		h := newHarness(t)
 		p := planOf(goTool())
 		p.Hash = "sha256:9999999999999999999999999999999999999999999999999999999999999999"
-		h.backend.handle("/internal/v1/tools/", planServer(p))
+		h.backend.Handle("/internal/v1/tools/", planServer(p))
 		r := h.svc.User(t.Context(), caller.Local(), forecastName, args)
 		if got := text(t, r); !r.IsError || got != want {
 			t.Errorf("got %q", got)
 		}
-		if n := len(h.sandbox.requests("/")); n != 0 {
+		if n := len(h.sandbox.Requests("/")); n != 0 {
 			t.Errorf("sandbox got %d requests", n)
 		}
 		if !strings.Contains(h.logs.String(), `"level":"ERROR"`) {
@@ -301,7 +301,7 @@ func TestGW71_ACancelledCallCancelsTheSandboxRequest(t *testing.T) {
 	h := newHarness(t)
 	running := make(chan struct{})
 	sandboxSawCancel := make(chan struct{})
-	h.sandbox.handle(proto.PathSandboxExecute, func(_ http.ResponseWriter, r *http.Request) {
+	h.sandbox.Handle(proto.PathSandboxExecute, func(_ http.ResponseWriter, r *http.Request) {
 		close(running)
 		select {
 		case <-r.Context().Done():
@@ -326,7 +326,7 @@ func TestGW71_ACancelledCallCancelsTheSandboxRequest(t *testing.T) {
 	if rec := h.sink.only(t); rec.ErrorCode != string(proto.OutcomeCancelled) || rec.Success {
 		t.Errorf("record = %+v", rec)
 	}
-	if n := len(h.sandbox.requests("/")); n != 1 {
+	if n := len(h.sandbox.Requests("/")); n != 1 {
 		t.Errorf("sandbox got %d requests, want 1", n)
 	}
 }
@@ -353,7 +353,7 @@ func TestGW72_UnknownNames(t *testing.T) {
 	if recs := h.sink.all(); len(recs) != 0 {
 		t.Errorf("unknown names were recorded: %+v", recs)
 	}
-	if n := len(h.sandbox.requests("/")) + len(h.backend.requests("/")); n != 0 {
+	if n := len(h.sandbox.Requests("/")) + len(h.backend.Requests("/")); n != 0 {
 		t.Errorf("sandbox and backend got %d requests", n)
 	}
 }
@@ -378,7 +378,7 @@ func TestCatalogLoadingAndStale(t *testing.T) {
 	if got := text(t, r); !r.IsError || got != want {
 		t.Errorf("stale: %q", got)
 	}
-	if n := len(h.sandbox.requests("/")) + len(h.backend.requests("/")); n != 0 {
+	if n := len(h.sandbox.Requests("/")) + len(h.backend.Requests("/")); n != 0 {
 		t.Errorf("sandbox and backend got %d requests", n)
 	}
 	if rec := h.sink.only(t); rec.ErrorCode != "unavailable" {
@@ -412,7 +412,7 @@ func TestPlanFailures(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			h.backend.handle("/internal/v1/tools/", tc.answer)
+			h.backend.Handle("/internal/v1/tools/", tc.answer)
 			r := h.svc.User(t.Context(), caller.Local(), forecastName, json.RawMessage(`{"city":"Oslo"}`))
 			if got := text(t, r); !r.IsError || got != tc.want {
 				t.Errorf("got %q", got)
@@ -420,7 +420,7 @@ func TestPlanFailures(t *testing.T) {
 			if got := h.cat.refreshCount() > 0; got != tc.refresh {
 				t.Errorf("catalog refresh = %v, want %v", got, tc.refresh)
 			}
-			if n := len(h.sandbox.requests("/")); n != 0 {
+			if n := len(h.sandbox.Requests("/")); n != 0 {
 				t.Errorf("sandbox got %d requests", n)
 			}
 			if rec := h.sink.only(t); rec.ErrorCode != "unavailable" {
@@ -453,12 +453,12 @@ func TestSandboxFailuresAreRecordedWithTheirOutcome(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
-			h.sandbox.handle(proto.PathSandboxExecute, tc.answer)
+			h.sandbox.Handle(proto.PathSandboxExecute, tc.answer)
 			r := h.svc.User(t.Context(), caller.Local(), forecastName, json.RawMessage(`{"city":"Oslo"}`))
 			if got := text(t, r); !r.IsError || !strings.HasPrefix(got, tc.wantText) {
 				t.Errorf("got %q", got)
 			}
-			if n := len(h.sandbox.requests("/")); n != 1 {
+			if n := len(h.sandbox.Requests("/")); n != 1 {
 				t.Errorf("sandbox got %d requests, want 1", n)
 			}
 			if rec := h.sink.only(t); rec.ErrorCode != tc.wantCode || rec.Success {
@@ -476,17 +476,17 @@ func TestGW73_ExternalCallsGoThroughTheSandboxMCPClient(t *testing.T) {
 	h := newHarness(t)
 	upstream := `{"content":[{"type":"text","text":"no access"},{"type":"image","data":"aGk=","mimeType":"image/png"}],` +
 		`"structuredContent":{"n":9007199254740993},"isError":true,"_meta":{"vendor/x":1}}`
-	h.sandbox.handle(proto.PathSandboxMCPCall, jsonAnswer(http.StatusOK, proto.MCPCallResponse{
+	h.sandbox.Handle(proto.PathSandboxMCPCall, jsonAnswer(http.StatusOK, proto.MCPCallResponse{
 		OK: true, Result: json.RawMessage(upstream), DurationMS: 30, Session: proto.SessionReused,
 	}))
 	args := json.RawMessage(`{"q": "is:open"}`)
 	r := h.svc.User(requestContext(t, "req-73"), caller.Local(), searchName, args)
 
-	sent := h.sandbox.requests(proto.PathSandboxMCPCall)
+	sent := h.sandbox.Requests(proto.PathSandboxMCPCall)
 	if len(sent) != 1 {
 		t.Fatalf("sandbox got %d mcp calls", len(sent))
 	}
-	req := decodeBody[proto.MCPCallRequest](t, sent[0].body)
+	req := decodeBody[proto.MCPCallRequest](t, sent[0].Body)
 	if req.URL != "https://mcp.example.com/mcp" || req.Tool != "search_issues" || req.Definition.Name != "search_issues" ||
 		req.PinnedHash != extHash || req.TimeoutMS != 20000 || req.Headers["Authorization"] != "Bearer "+upstreamTok ||
 		string(req.Arguments) != compactString(t, string(args)) || req.RequestID != "req-73" {
@@ -534,7 +534,7 @@ func TestGW74_ExternalErrorAnswers(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			msg, _, _ := strings.Cut(strings.TrimPrefix(tc.want, string(tc.typ)+": "), "\n")
-			h.sandbox.handle(proto.PathSandboxMCPCall, jsonAnswer(http.StatusOK, proto.MCPCallResponse{
+			h.sandbox.Handle(proto.PathSandboxMCPCall, jsonAnswer(http.StatusOK, proto.MCPCallResponse{
 				OK: false, Error: &proto.UpstreamError{Type: tc.typ, Message: msg},
 			}))
 			r := h.svc.User(t.Context(), caller.Local(), searchName, json.RawMessage(`{"q":"x"}`))

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mcpbox/mcpbox/services/gateway/internal/recorder"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -137,68 +137,6 @@ func (f *fakeCatalog) refreshCount() int {
 	return f.refreshes
 }
 
-// seenRequest is one request a loopback fake received.
-type seenRequest struct {
-	path, query, requestID string
-	body                   []byte
-}
-
-// loopback is an httptest server that records requests and answers each
-// path prefix with a replaceable handler.
-type loopback struct {
-	srv      *httptest.Server
-	mu       sync.Mutex
-	handlers map[string]http.HandlerFunc
-	seen     []seenRequest
-}
-
-func newLoopback(t *testing.T) *loopback {
-	t.Helper()
-	l := &loopback{handlers: map[string]http.HandlerFunc{}}
-	l.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		l.mu.Lock()
-		l.seen = append(l.seen, seenRequest{
-			path: r.URL.Path, query: r.URL.RawQuery, requestID: r.Header.Get(proto.HeaderRequestID), body: body,
-		})
-		var h http.HandlerFunc
-		for prefix, hh := range l.handlers {
-			if strings.HasPrefix(r.URL.Path, prefix) {
-				h = hh
-			}
-		}
-		l.mu.Unlock()
-		if h == nil {
-			http.NotFound(w, r)
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		h(w, r)
-	}))
-	t.Cleanup(l.srv.Close)
-	return l
-}
-
-// handle answers paths starting with prefix.
-func (l *loopback) handle(prefix string, h http.HandlerFunc) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.handlers[prefix] = h
-}
-
-// requests returns the requests whose path starts with prefix.
-func (l *loopback) requests(prefix string) []seenRequest {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []seenRequest
-	for _, s := range l.seen {
-		if strings.HasPrefix(s.path, prefix) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // jsonAnswer writes body as JSON with status.
 func jsonAnswer(status int, body any) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
@@ -286,8 +224,8 @@ func (s *syncBuffer) String() string {
 type harness struct {
 	reg     *prometheus.Registry
 	cat     *fakeCatalog
-	backend *loopback
-	sandbox *loopback
+	backend *recorder.Server
+	sandbox *recorder.Server
 	sink    *recordSink
 	logs    *syncBuffer
 	log     *slog.Logger
@@ -303,17 +241,17 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	t.Helper()
 	h := &harness{
-		reg: prometheus.NewRegistry(), cat: &fakeCatalog{}, backend: newLoopback(t), sandbox: newLoopback(t),
+		reg: prometheus.NewRegistry(), cat: &fakeCatalog{}, backend: recorder.New(t), sandbox: recorder.New(t),
 		sink: &recordSink{}, logs: &syncBuffer{},
 	}
 	h.cat.set(snapshot(1, []proto.CatalogTool{goTool(), extTool()}), nil)
-	h.backend.handle("/internal/v1/tools/", planServer(planOf(goTool()), planOf(extTool())))
-	h.sandbox.handle(proto.PathSandboxExecute, okExecute(`{"temp":21}`))
+	h.backend.Handle("/internal/v1/tools/", planServer(planOf(goTool()), planOf(extTool())))
+	h.sandbox.Handle(proto.PathSandboxExecute, okExecute(`{"temp":21}`))
 	var err error
-	if h.bc, err = backend.New(h.backend.srv.URL, backendToken, h.reg); err != nil {
+	if h.bc, err = backend.New(h.backend.URL, backendToken, h.reg); err != nil {
 		t.Fatal(err)
 	}
-	if h.sbc, err = sandbox.New(h.sandbox.srv.URL, sandboxToken, sandbox.Options{ExecMargin: 5 * time.Second}, h.reg); err != nil {
+	if h.sbc, err = sandbox.New(h.sandbox.URL, sandboxToken, sandbox.Options{ExecMargin: 5 * time.Second}, h.reg); err != nil {
 		t.Fatal(err)
 	}
 	h.log = slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -23,8 +23,8 @@ func TestGW76_RecordsAreRedactedEndToEnd(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	h.cat.set(snapshot(1, []proto.CatalogTool{withSchema(goTool(), `{"type":"object"}`)}), nil)
-	h.backend.handle(proto.PathInternalExecutions, jsonAnswer(http.StatusOK, proto.ExecutionBatchResult{Accepted: 1}))
-	h.sandbox.handle(proto.PathSandboxExecute, jsonAnswer(http.StatusOK, proto.ExecuteResponse{
+	h.backend.Handle(proto.PathInternalExecutions, jsonAnswer(http.StatusOK, proto.ExecutionBatchResult{Accepted: 1}))
+	h.sandbox.Handle(proto.PathSandboxExecute, jsonAnswer(http.StatusOK, proto.ExecuteResponse{
 		OK: true, Result: json.RawMessage(`{"echo":"key ` + secretValue + `"}`), ContentText: `{"echo":"key"}`,
 		Structured: true, Stdout: "using " + secretValue, DurationMS: 3,
 	}))
@@ -49,11 +49,11 @@ func TestGW76_RecordsAreRedactedEndToEnd(t *testing.T) {
 	stop()
 	<-done
 
-	posted := h.backend.requests(proto.PathInternalExecutions)
+	posted := h.backend.Requests(proto.PathInternalExecutions)
 	if len(posted) != 1 {
 		t.Fatalf("executions posted %d times, want 1", len(posted))
 	}
-	batch := decodeBody[proto.ExecutionBatch](t, posted[0].body)
+	batch := decodeBody[proto.ExecutionBatch](t, posted[0].Body)
 	if len(batch.Records) != 1 {
 		t.Fatalf("batch holds %d records", len(batch.Records))
 	}
