@@ -121,15 +121,14 @@ bench: $(BENCHSTAT) ## Benchmarks only, 6 runs each, into .cache/bench/<version>
 	else echo "no .cache/bench/baseline.txt: copy $$out there to compare later runs"; fi; \
 	(cd tools && GOWORK=off go run ./benchgate) < $$out || fail=1; exit $$fail
 
-# TODO(gateway.md §15): make load should start the e2e stack itself (e2e ports, the test database), seed the trivial
-# tool through the backend API (create, approve, start) or 500 tools, and run P1 and P2. Until then it only runs
-# tools/loadgen gateway against a stack the caller started and names in LOAD_URL (never the make run data).
-load: ## Gateway load run (tools/loadgen gateway, gateway.md §15); TODO: starting and seeding the e2e stack; for now needs LOAD_URL=<gateway /mcp>
-	@if [ -z "$(LOAD_URL)" ]; then \
-		echo "make load: starting and seeding the e2e stack is not implemented yet (TODO, gateway.md §15)."; \
-		echo "Start a stack with the trivial tool approved, then: make load LOAD_URL=http://127.0.0.1:<port>/mcp LOADGEN_FLAGS=\"-tool <server>__add -args '<JSON object>'\""; \
-		exit 1; fi
-	cd tools && GOWORK=off go run ./loadgen gateway -url '$(LOAD_URL)' $(LOADGEN_FLAGS)
+# The e2e stack (tools/devstack on the e2e ports, a fresh database on the test server, the gateway stateless),
+# seeded through the backend API, then tools/loadgen for P1 and P2 (gateway.md §15); tools/loadstack does it all
+# and stops the stack and drops the database at the end. About 2.5 minutes; opt-in, never part of make test.
+# LOAD_FLAGS are loadstack's, e.g. LOAD_FLAGS='-p1-rates 100,150,250' (a 60 s run each).
+load: build ## Gateway load run (gateway.md §15): e2e stack, seeded, loadgen P1 (250 calls/s, 60 s) and P2 (tools/list, 500 tools); reports in .cache/load/
+	@mkdir -p $(CACHEBIN)
+	cd tools && GOWORK=off go build -o $(CACHEBIN)/loadstack ./loadstack && GOWORK=off go build -o $(CACHEBIN)/loadgen ./loadgen
+	exec $(CACHEBIN)/loadstack -root $(CURDIR) -bin $(BIN) -loadgen $(CACHEBIN)/loadgen $(LOAD_FLAGS)
 
 load-sandbox: build ## Load test of bin/sandbox (tools/loadgen, sandbox.md §16): 60 s open loop at 300/s after 10 s warm-up, pinned to CPUs 0,1; JSON report in .cache/load/
 	cd tools && GOWORK=off go run ./loadgen sandbox -bin $(BIN)/sandbox $(LOADGEN_FLAGS)

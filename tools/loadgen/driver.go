@@ -40,6 +40,8 @@ type outcome struct {
 	kind    outcomeKind
 	class   string // the gateway's error kind (errors_by_kind) of a kindError; the sandbox leaves it empty
 	errText string // what went wrong, for kindError
+	// end is when the answer's last byte was read, before loadgen decoded it; zero means when call returned.
+	end time.Time
 }
 
 // sample is one scheduled request.
@@ -124,7 +126,11 @@ func drive(ctx context.Context, sys system, p plan) driveResult {
 		wg.Go(func() {
 			defer inflight.Add(-1)
 			o := sys.call(ctx)
-			samples[i] = sample{outcome: o, latency: time.Since(due)}
+			end := o.end
+			if end.IsZero() {
+				end = time.Now()
+			}
+			samples[i] = sample{outcome: o, latency: end.Sub(due)}
 		})
 	}
 	wg.Wait()

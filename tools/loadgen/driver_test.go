@@ -97,3 +97,29 @@ func TestDriveInterrupted(t *testing.T) {
 		t.Errorf("interrupted %v, sent %d, pass %v", r.interrupted, st.Sent, st.Pass)
 	}
 }
+
+// decodingSystem's answers arrive at once and then take a second to decode, as a client's work after the last byte.
+type decodingSystem struct{}
+
+func (decodingSystem) call(context.Context) outcome {
+	end := time.Now()
+	time.Sleep(time.Second)
+	return outcome{kind: kindOK, end: end}
+}
+
+func (decodingSystem) counters(context.Context) (counters, error) { return counters{}, nil }
+
+// A request's latency ends when its answer's last byte was read (outcome.end), not when loadgen finished decoding.
+func TestDriveLatencyEndsAtTheLastByte(t *testing.T) {
+	t.Parallel()
+	p := plan{rate: 100, duration: 30 * time.Millisecond, maxInflight: 10}
+	r := drive(t.Context(), decodingSystem{}, p)
+	if len(r.window) != 3 {
+		t.Fatalf("window of %d requests", len(r.window))
+	}
+	for i, s := range r.window {
+		if s.outcome.kind != kindOK || s.latency >= time.Second {
+			t.Errorf("request %d: %v after %s, want a latency without the second of decoding", i, s.outcome.kind, s.latency)
+		}
+	}
+}

@@ -155,17 +155,17 @@ func newGatewaySystem(ctx context.Context, c *mcpClient, cfg gatewayConfig) (*ga
 	return sys, nil
 }
 
-// call sends the next request and checks its result.
+// call sends the next request and checks its result; the outcome ends when the answer's last byte was read.
 func (g *gatewaySystem) call(ctx context.Context) outcome {
 	s := g.workers[(g.next.Add(1)-1)%uint64(len(g.workers))]
-	result, _, f := s.roundTrip(ctx, g.req)
+	result, _, end, f := s.exchange(ctx, g.req)
 	if f == nil {
 		f = checkResult(g.era, g.method, result)
 	}
 	if f != nil {
-		return outcome{kind: kindError, class: f.kind, errText: f.text}
+		return outcome{kind: kindError, class: f.kind, errText: f.text, end: end}
 	}
-	return outcome{kind: kindOK}
+	return outcome{kind: kindOK, end: end}
 }
 
 // counters has nothing to read: the gateway report needs no target counters.

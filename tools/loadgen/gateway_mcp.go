@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"sync/atomic"
+	"time"
 )
 
 // MCP is spoken as plain JSON-RPC over HTTP POST, as any client would send it: an open-loop generator needs every
@@ -169,8 +170,20 @@ func (c *mcpClient) openSession(ctx context.Context) (*session, error) {
 	return s, nil
 }
 
-// roundTrip sends r with the next id and returns the result of its JSON-RPC response and the answer's headers.
+// roundTrip is exchange without the time the answer arrived.
 func (s *session) roundTrip(ctx context.Context, r request) (json.RawMessage, http.Header, *failure) {
+	result, header, _, f := s.exchange(ctx, r)
+	return result, header, f
+}
+
+// maxResponseBytes bounds a whole answer: an event stream may carry progress notifications before the response.
+const maxResponseBytes = 2 * maxEventBytes
+
+// exchange sends r with the next id and returns the result of its JSON-RPC response, the answer's headers and when
+// its body had been read (zero when no answer came). The body is read whole before it is decoded, so a request's
+// latency ends at its last byte, not after loadgen's own decoding: a tools/list page is about 40 KB of JSON,
+// decoded twice, which costs the client a millisecond or more.
+func (s *session) exchange(ctx context.Context, r request) (json.RawMessage, http.Header, time.Time, *failure) {
 	id := s.nextID.Add(1)
 	body := make([]byte, 0, len(r.tail)+40)
 	body = append(body, `{"jsonrpc":"2.0","id":`...)
@@ -178,20 +191,29 @@ func (s *session) roundTrip(ctx context.Context, r request) (json.RawMessage, ht
 	body = append(body, r.tail...)
 	resp, f := s.post(ctx, r, body)
 	if f != nil {
-		return nil, nil, f
+		return nil, nil, time.Time{}, f
 	}
-	defer func() { _ = resp.Body.Close() }()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	_ = resp.Body.Close()
+	end := time.Now()
+	switch {
+	case err != nil:
+		return nil, resp.Header, end, transportFailure(err)
+	case len(raw) > maxResponseBytes:
+		return nil, resp.Header, end, &failure{errKindProtocol, fmt.Sprintf("an answer longer than %d MiB", maxResponseBytes>>20)}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(raw))
 	m, f := readResponse(resp, strconv.FormatInt(id, 10))
 	if f != nil {
-		return nil, resp.Header, f
+		return nil, resp.Header, end, f
 	}
 	if m.Error != nil {
-		return nil, resp.Header, &failure{errKindRPC, fmt.Sprintf("JSON-RPC error %d: %s", m.Error.Code, truncate(m.Error.Message, 200))}
+		return nil, resp.Header, end, &failure{errKindRPC, fmt.Sprintf("JSON-RPC error %d: %s", m.Error.Code, truncate(m.Error.Message, 200))}
 	}
 	if len(m.Result) == 0 || m.Result[0] != '{' {
-		return nil, resp.Header, &failure{errKindProtocol, "a response whose result is not an object"}
+		return nil, resp.Header, end, &failure{errKindProtocol, "a response whose result is not an object"}
 	}
-	return m.Result, resp.Header, nil
+	return m.Result, resp.Header, end, nil
 }
 
 // notify sends the notification r; the answer must be 202 (or another 2xx without a JSON-RPC error).
