@@ -32,7 +32,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -108,7 +107,7 @@ func withClock(now func() time.Time) Option {
 // http://127.0.0.1:8001) that sends token (MCPBOX_SANDBOX_TOKEN) on every
 // /v1 request and registers its metrics with reg.
 func New(baseURL, token string, reg prometheus.Registerer, opts ...Option) (*Client, error) {
-	base, err := parseBase(baseURL)
+	base, err := proto.PeerBaseURL("MCPBOX_SANDBOX_URL", baseURL, "http://127.0.0.1:8001")
 	if err != nil {
 		return nil, err
 	}
@@ -134,22 +133,6 @@ func New(baseURL, token string, reg prometheus.Registerer, opts ...Option) (*Cli
 		c.hc = newHTTPClient()
 	}
 	return c, nil
-}
-
-// parseBase accepts an http(s) URL with a host and an optional path prefix,
-// and no credentials, query or fragment.
-func parseBase(raw string) (*url.URL, error) {
-	const rule = "must be an http(s) URL with a host and no credentials, query or fragment, such as http://127.0.0.1:8001"
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		return nil, errors.New("MCPBOX_SANDBOX_URL: " + rule)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, fmt.Errorf("MCPBOX_SANDBOX_URL: %s, got %s", rule, u.Redacted())
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
 }
 
 // newHTTPClient returns the client's own *http.Client: bounded dial, TLS

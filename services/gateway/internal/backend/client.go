@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -96,7 +95,7 @@ func withReadTimeout(d time.Duration) Option {
 // every request and registers its metric with reg (promauto: a second
 // client on one registry panics).
 func New(baseURL, token string, reg prometheus.Registerer, opts ...Option) (*Client, error) {
-	base, err := parseBase(baseURL)
+	base, err := proto.PeerBaseURL("MCPBOX_BACKEND_INTERNAL_URL", baseURL, "http://127.0.0.1:8004")
 	if err != nil {
 		return nil, err
 	}
@@ -118,22 +117,6 @@ func New(baseURL, token string, reg prometheus.Registerer, opts ...Option) (*Cli
 		c.hc = newHTTPClient()
 	}
 	return c, nil
-}
-
-// parseBase accepts an http(s) URL with a host and an optional path prefix,
-// and no credentials, query or fragment.
-func parseBase(raw string) (*url.URL, error) {
-	const rule = "must be an http(s) URL with a host and no credentials, query or fragment, such as http://127.0.0.1:8004"
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		return nil, errors.New("MCPBOX_BACKEND_INTERNAL_URL: " + rule)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, fmt.Errorf("MCPBOX_BACKEND_INTERNAL_URL: %s, got %s", rule, u.Redacted())
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
 }
 
 // newHTTPClient returns the pooled client: bounded dial and header size,

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -98,7 +97,7 @@ type Client struct {
 // (one Client per registry: a second one would register the same metrics
 // twice and panic; nil registers nothing).
 func New(baseURL, token string, opts Options, reg prometheus.Registerer) (*Client, error) {
-	base, err := parseBase(baseURL)
+	base, err := proto.PeerBaseURL("MCPBOX_SANDBOX_URL", baseURL, "http://127.0.0.1:8001")
 	if err != nil {
 		return nil, err
 	}
@@ -115,22 +114,6 @@ func New(baseURL, token string, opts Options, reg prometheus.Registerer) (*Clien
 		breaker: b,
 		metrics: newMetrics(reg, b),
 	}, nil
-}
-
-// parseBase accepts an http(s) URL with a host and an optional path
-// prefix, without credentials, query or fragment.
-func parseBase(raw string) (*url.URL, error) {
-	const rule = "must be an http(s) URL with a host and no credentials, query or fragment, such as http://127.0.0.1:8001"
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		return nil, errors.New("MCPBOX_SANDBOX_URL: " + rule)
-	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.ForceQuery {
-		return nil, fmt.Errorf("MCPBOX_SANDBOX_URL: %s, got %s", rule, u.Redacted())
-	}
-	u.Path = strings.TrimSuffix(u.Path, "/")
-	u.RawPath = ""
-	return u, nil
 }
 
 // newHTTPClient is the one pooled client: 2 s dial, keep-alive, 64 idle
