@@ -21,6 +21,12 @@ type Listener struct {
 	// WriteTimeout bounds a response; 0 means none (streams set their own
 	// deadlines through http.ResponseController).
 	WriteTimeout time.Duration
+	// Configure, when set, adjusts the server after the defaults are set
+	// (the edge's own timeouts, header cap, TLS and shutdown hooks).
+	Configure func(*http.Server)
+	// Wrap, when set, wraps the bound listener (the edge's TLS and
+	// smuggling guard).
+	Wrap func(net.Listener) net.Listener
 }
 
 // Shutdown sets the drain timing of Serve.
@@ -47,8 +53,12 @@ func Serve(ctx context.Context, log *slog.Logger, health *Health, sd Shutdown, l
 			closeAll()
 			return fmt.Errorf("listen %s on %s: %w", l.Name, l.Addr, err)
 		}
+		addr := nl.Addr().String()
+		if l.Wrap != nil {
+			nl = l.Wrap(nl)
+		}
 		nls = append(nls, nl)
-		servers = append(servers, &http.Server{
+		srv := &http.Server{
 			Handler:           l.Handler,
 			ReadHeaderTimeout: 10 * time.Second,
 			ReadTimeout:       30 * time.Second,
@@ -56,8 +66,12 @@ func Serve(ctx context.Context, log *slog.Logger, health *Health, sd Shutdown, l
 			IdleTimeout:       120 * time.Second,
 			MaxHeaderBytes:    64 << 10,
 			ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		})
-		log.Info("listening", obs.KeyListener, l.Name, obs.KeyAddr, nl.Addr().String())
+		}
+		if l.Configure != nil {
+			l.Configure(srv)
+		}
+		servers = append(servers, srv)
+		log.Info("listening", obs.KeyListener, l.Name, obs.KeyAddr, addr)
 	}
 
 	errc := make(chan error, len(servers))
@@ -101,4 +115,35 @@ func shutdownReason(ctx context.Context, err error) string {
 		return "signal"
 	}
 	return "stopped"
+}
+
+// WithoutDrainDeadline drops the drain deadline from Serve's error: work
+// still running at MCPBOX_SHUTDOWN_TIMEOUT is cancelled, which is the
+// designed end of a shutdown (gateway.md §12 steps 5–6, edge.md §16: exit
+// 0), not a failure. Any other error stays.
+func WithoutDrainDeadline(log *slog.Logger, err error) error {
+	if err == nil {
+		return nil
+	}
+	var kept []error
+	for _, e := range flatten(err) {
+		if errors.Is(e, context.DeadlineExceeded) {
+			log.Warn("the drain deadline passed; calls still running were cancelled")
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return errors.Join(kept...)
+}
+
+// flatten lists the errors joined in err (err itself when it joins none).
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }

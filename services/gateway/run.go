@@ -121,38 +121,7 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	stopWork()
 	flushErr := queue.Close(flushCtx)
 	<-delivered
-	return errors.Join(withoutDrainDeadline(log, serveErr), flushErr)
-}
-
-// withoutDrainDeadline drops the drain deadline from err: calls still
-// running at MCPBOX_SHUTDOWN_TIMEOUT are cancelled and recorded as such,
-// which is the designed end of a shutdown (gateway.md §12 steps 5–6, exit
-// 0), not a failure. Any other error stays.
-func withoutDrainDeadline(log *slog.Logger, err error) error {
-	if err == nil {
-		return nil
-	}
-	var kept []error
-	for _, e := range flatten(err) {
-		if errors.Is(e, context.DeadlineExceeded) {
-			log.Warn("the drain deadline passed; calls still running were cancelled")
-			continue
-		}
-		kept = append(kept, e)
-	}
-	return errors.Join(kept...)
-}
-
-// flatten lists the errors joined in err (err itself when it joins none).
-func flatten(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		var out []error
-		for _, e := range j.Unwrap() {
-			out = append(out, flatten(e)...)
-		}
-		return out
-	}
-	return []error{err}
+	return errors.Join(httpserve.WithoutDrainDeadline(log, serveErr), flushErr)
 }
 
 // listeners builds the /mcp pipeline of each enabled listener (gateway.md

@@ -81,12 +81,16 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	if c.PublicURL != "" {
 		checkOrigin(rep, "MCPBOX_EDGE_PUBLIC_URL", c.PublicURL, c.InsecureDev)
-		c.Resource = cmp.Or(c.Resource, strings.TrimSuffix(c.PublicURL, "/")+"/mcp")
+		origin := strings.TrimSuffix(c.PublicURL, "/")
+		c.Resource = cmp.Or(c.Resource, origin+"/mcp")
+		if c.Resource != origin && c.Resource != origin+"/mcp" {
+			rep.Problemf("MCPBOX_EDGE_RESOURCE", "must be MCPBOX_EDGE_PUBLIC_URL or MCPBOX_EDGE_PUBLIC_URL/mcp (same origin, path /mcp or empty)")
+		}
 		if len(c.Audiences) == 0 {
 			c.Audiences = []string{c.Resource}
 		}
 		for _, aud := range c.Audiences {
-			if aud != c.PublicURL && !strings.HasPrefix(aud, strings.TrimSuffix(c.PublicURL, "/")+"/") {
+			if aud != origin && !strings.HasPrefix(aud, origin+"/") {
 				rep.Weakf("MCPBOX_EDGE_AUDIENCES", "entry %q must be MCPBOX_EDGE_PUBLIC_URL or a URL under it, so a token for another resource is never accepted", aud)
 			}
 		}
@@ -98,6 +102,19 @@ func Load(getenv func(string) string) (Config, error) {
 		if u != "" {
 			checkHTTPS(rep, name, u, c.InsecureDev)
 		}
+	}
+	// JWKS_REFRESH is 1m–24h; shorter intervals (tests, EDGE-41/85) are
+	// accepted in dev mode only.
+	if c.JWKSRefresh < time.Second || c.JWKSRefresh > 24*time.Hour {
+		rep.Problemf("MCPBOX_EDGE_JWKS_REFRESH", "must be 1m–24h (got %s)", c.JWKSRefresh)
+	} else if c.JWKSRefresh < time.Minute {
+		rep.Weakf("MCPBOX_EDGE_JWKS_REFRESH", "must be 1m–24h (got %s)", c.JWKSRefresh)
+	}
+	if c.JWKSMinRefetch < time.Second || c.JWKSMinRefetch > 5*time.Minute {
+		rep.Problemf("MCPBOX_EDGE_JWKS_MIN_REFETCH", "must be 1s–5m (got %s)", c.JWKSMinRefetch)
+	}
+	if c.JWKSMaxStale < c.JWKSRefresh {
+		rep.Problemf("MCPBOX_EDGE_JWKS_MAX_STALE", "must be at least MCPBOX_EDGE_JWKS_REFRESH (%s)", c.JWKSRefresh)
 	}
 	if c.ClockSkew > 5*time.Minute {
 		rep.Problemf("MCPBOX_EDGE_CLOCK_SKEW", "must be 0–5m (got %s)", c.ClockSkew)
