@@ -26,7 +26,7 @@ func TestEDGE11_MetadataDocuments(t *testing.T) {
 		if err := json.Unmarshal([]byte(r.Body), &doc); err != nil {
 			t.Fatal(err)
 		}
-		if doc["resource"] != resource || !equalJSON(doc["authorization_servers"], []any{e.IdP.URL}) ||
+		if doc["resource"] != resource || !equalJSON(doc["authorization_servers"], []any{e.IDP.URL}) ||
 			!equalJSON(doc["bearer_methods_supported"], []any{"header"}) ||
 			!equalJSON(doc["scopes_supported"], []any{"openid", "email"}) {
 			t.Errorf("%s: %v", p, doc)
@@ -93,7 +93,7 @@ func TestEDGE15_InvalidTokenChallenges(t *testing.T) {
 		t.Errorf("expired: %q, want %q", got, want)
 	}
 	other := testissuer.NewKey(t, "k1", 1) // same kid, other key
-	bad := testissuer.Sign(map[string]any{"alg": "RS256", "kid": "k1"}, e.IdP.Claims("alice", resource), other.Private)
+	bad := testissuer.Sign(map[string]any{"alg": "RS256", "kid": "k1"}, e.IDP.Claims("alice", resource), other.Private)
 	r = e.Post(t, bad)
 	if got := r.Header.Get("WWW-Authenticate"); !strings.Contains(got, `error_description="token verification failed"`) {
 		t.Errorf("bad signature: %q", got)
@@ -136,7 +136,7 @@ func TestEDGE16_Carriers(t *testing.T) {
 func TestEDGE17_OversizedToken(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t, nil)
-	fetches := e.IdP.JWKSFetches()
+	fetches := e.IDP.JWKSFetches()
 	big := strings.Repeat("a", 9<<10)
 	r := e.Post(t, big)
 	if r.Status != 401 || !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
@@ -145,7 +145,7 @@ func TestEDGE17_OversizedToken(t *testing.T) {
 	if got := e.metricValue(t, "mcpbox_edge_jwt_rejections_total", "reason", "too_large"); got != 1 {
 		t.Errorf("too_large counted %v", got)
 	}
-	if e.IdP.JWKSFetches() != fetches {
+	if e.IDP.JWKSFetches() != fetches {
 		t.Error("a JWKS fetch happened")
 	}
 }
@@ -179,9 +179,9 @@ func TestEDGE18_TokenOnlyInHeader(t *testing.T) {
 func TestEDGE19to38_RejectedNeverReachUpstream(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t, map[string]string{"MCPBOX_EDGE_REQUIRED_SCOPES": "mcp", "MCPBOX_EDGE_ALLOWED_CLIENTS": "a"})
-	k := e.IdP.Signer()
+	k := e.IDP.Signer()
 	valid := func(edit func(map[string]any)) map[string]any {
-		c := e.IdP.Claims("alice", resource)
+		c := e.IDP.Claims("alice", resource)
 		c["scope"] = "openid mcp"
 		c["azp"] = "a"
 		if edit != nil {
@@ -205,14 +205,14 @@ func TestEDGE19to38_RejectedNeverReachUpstream(t *testing.T) {
 		{"EDGE-25", "other key", testissuer.Sign(hdr("RS256"), valid(nil), other.Private), 401, "signature_invalid"},
 		{"EDGE-28", "typ JWE", testissuer.Sign(map[string]any{"alg": "RS256", "kid": k.KID, "typ": "JWE"}, valid(nil), k.Private), 401, "typ_not_allowed"},
 		{"EDGE-29", "two segments", "abc.def", 401, "malformed"},
-		{"EDGE-30", "iss", e.IdP.Token(valid(func(c map[string]any) { c["iss"] = e.IdP.URL + "/" })), 401, "iss_mismatch"},
-		{"EDGE-31", "aud", e.IdP.Token(valid(func(c map[string]any) { c["aud"] = publicURL })), 401, "aud_mismatch"},
-		{"EDGE-32", "exp missing", e.IdP.Token(valid(func(c map[string]any) { delete(c, "exp") })), 401, "exp_missing"},
-		{"EDGE-33", "expired", e.IdP.Token(valid(func(c map[string]any) { c["exp"] = time.Now().Add(-2 * time.Minute).Unix() })), 401, "expired"},
-		{"EDGE-34", "nbf future", e.IdP.Token(valid(func(c map[string]any) { c["nbf"] = time.Now().Add(5 * time.Minute).Unix() })), 401, "not_yet_valid"},
-		{"EDGE-35", "sub CRLF", e.IdP.Token(valid(func(c map[string]any) { c["sub"] = "a\r\nb" })), 401, "sub_invalid"},
-		{"EDGE-36", "scope missing", e.IdP.Token(valid(func(c map[string]any) { c["scope"] = "mcpx" })), 403, "insufficient_scope"},
-		{"EDGE-37", "client", e.IdP.Token(valid(func(c map[string]any) { c["azp"] = "b" })), 403, "client_not_allowed"},
+		{"EDGE-30", "iss", e.IDP.Token(valid(func(c map[string]any) { c["iss"] = e.IDP.URL + "/" })), 401, "iss_mismatch"},
+		{"EDGE-31", "aud", e.IDP.Token(valid(func(c map[string]any) { c["aud"] = publicURL })), 401, "aud_mismatch"},
+		{"EDGE-32", "exp missing", e.IDP.Token(valid(func(c map[string]any) { delete(c, "exp") })), 401, "exp_missing"},
+		{"EDGE-33", "expired", e.IDP.Token(valid(func(c map[string]any) { c["exp"] = time.Now().Add(-2 * time.Minute).Unix() })), 401, "expired"},
+		{"EDGE-34", "nbf future", e.IDP.Token(valid(func(c map[string]any) { c["nbf"] = time.Now().Add(5 * time.Minute).Unix() })), 401, "not_yet_valid"},
+		{"EDGE-35", "sub CRLF", e.IDP.Token(valid(func(c map[string]any) { c["sub"] = "a\r\nb" })), 401, "sub_invalid"},
+		{"EDGE-36", "scope missing", e.IDP.Token(valid(func(c map[string]any) { c["scope"] = "mcpx" })), 403, "insufficient_scope"},
+		{"EDGE-37", "client", e.IDP.Token(valid(func(c map[string]any) { c["azp"] = "b" })), 403, "client_not_allowed"},
 	}
 	for _, tc := range cases {
 		before := e.metricValue(t, "mcpbox_edge_jwt_rejections_total", "reason", tc.reason)
@@ -228,7 +228,7 @@ func TestEDGE19to38_RejectedNeverReachUpstream(t *testing.T) {
 		t.Fatalf("rejected tokens reached the gateway %d times", n)
 	}
 	// EDGE-19: the baseline is proxied with the subject.
-	if r := e.Post(t, e.IdP.Token(valid(nil))); r.Status != 200 {
+	if r := e.Post(t, e.IDP.Token(valid(nil))); r.Status != 200 {
 		t.Fatalf("baseline: %d %s", r.Status, r.Body)
 	}
 	if sub := e.GW.Last(t).Header.Get("X-MCPbox-User-Sub"); sub != "alice" {

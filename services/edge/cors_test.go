@@ -71,7 +71,7 @@ func TestEDGE65_CORSOnEveryAnswer(t *testing.T) {
 	e.GW.Handle(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 		w.Header().Set("Access-Control-Allow-Credentials", "true")
-		w.WriteHeader(502)
+		w.WriteHeader(http.StatusBadGateway)
 	})
 	o := "https://claude.ai"
 	tok := e.Token("alice", nil)

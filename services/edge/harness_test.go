@@ -115,7 +115,7 @@ type testEdge struct {
 	Public, Admin string // base URLs
 	PublicAddr    string
 	GW            *fakeGateway
-	IdP           *testissuer.Issuer
+	IDP           *testissuer.Issuer
 	Svc           *lifecycletest.Service
 }
 
@@ -125,13 +125,13 @@ type testEdge struct {
 // MCPBOX_TEST_NO_WAIT is set in env.
 func startEdge(t testing.TB, env map[string]string) *testEdge {
 	t.Helper()
-	e := &testEdge{GW: newFakeGateway(t), IdP: testissuer.New(t, testissuer.Options{})}
+	e := &testEdge{GW: newFakeGateway(t), IDP: testissuer.New(t, testissuer.Options{})}
 	vars := map[string]string{
 		"MCPBOX_MODE":                       "dev",
 		"MCPBOX_EDGE_INSECURE_DEV":          "true",
 		"MCPBOX_GATEWAY_TOKEN":              serviceToken,
 		"MCPBOX_EDGE_PUBLIC_URL":            publicURL,
-		"MCPBOX_EDGE_ISSUER":                e.IdP.URL,
+		"MCPBOX_EDGE_ISSUER":                e.IDP.URL,
 		"MCPBOX_EDGE_UPSTREAM_URL":          e.GW.srv.URL,
 		"MCPBOX_EDGE_LISTEN":                "127.0.0.1:0",
 		"MCPBOX_EDGE_ADMIN_LISTEN":          "127.0.0.1:0",
@@ -153,6 +153,7 @@ func startEdge(t testing.TB, env map[string]string) *testEdge {
 		vars[k] = v
 	}
 	e.Svc = lifecycletest.Start(t, run, nil, vars)
+	suite.addLogs(e.Svc.Logs)
 	e.PublicAddr = e.Svc.Logs.WaitListening(t, "public")
 	e.Public = "http://" + e.PublicAddr
 	e.Admin = "http://" + e.Svc.Logs.WaitListening(t, "admin")
@@ -183,11 +184,13 @@ func (e *testEdge) waitReady(t testing.TB) {
 
 // Token mints a valid token for sub (aud = the resource), edited by edit.
 func (e *testEdge) Token(sub string, edit func(map[string]any)) string {
-	c := e.IdP.Claims(sub, resource)
+	c := e.IDP.Claims(sub, resource)
 	if edit != nil {
 		edit(c)
 	}
-	return e.IdP.Token(c)
+	tok := e.IDP.Token(c)
+	suite.addToken(tok)
+	return tok
 }
 
 // response is a finished public response.
@@ -231,7 +234,7 @@ func (e *testEdge) Post(t testing.TB, token string, header ...string) response {
 	return e.Do(t, http.MethodPost, "/mcp", `{"jsonrpc":"2.0","id":1,"method":"ping"}`, append(h, header...)...)
 }
 
-var noRedirect = &http.Client{ //nolint:gochecknoglobals // test client
+var noRedirect = &http.Client{
 	Timeout:       30 * time.Second,
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 }
@@ -240,7 +243,7 @@ var noRedirect = &http.Client{ //nolint:gochecknoglobals // test client
 // Go's client cannot normalise it) and returns the parsed response.
 func (e *testEdge) Raw(t testing.TB, method, target string, headerLines ...string) response {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", e.PublicAddr, 5*time.Second)
+	c, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(context.Background(), "tcp", e.PublicAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -350,4 +353,58 @@ func (e *testEdge) metricValue(t testing.TB, name string, labels ...string) floa
 		want[labels[i]] = labels[i+1]
 	}
 	return e.Metrics(t)[name].Sum(want)
+}
+
+// suite collects every edge's logs and every token minted, for EDGE-84's
+// check over the whole suite (TestMain).
+var suite = &suiteRecord{}
+
+type suiteRecord struct {
+	mu     sync.Mutex
+	logs   []*lifecycletest.Logs
+	tokens []string
+}
+
+func (s *suiteRecord) addLogs(l *lifecycletest.Logs) {
+	s.mu.Lock()
+	s.logs = append(s.logs, l)
+	s.mu.Unlock()
+}
+
+func (s *suiteRecord) addToken(tok string) {
+	s.mu.Lock()
+	s.tokens = append(s.tokens, tok)
+	s.mu.Unlock()
+}
+
+// leaks reports the first secret found in any captured log: a 16-byte
+// window of any token, the service token, an Authorization or Cookie value.
+func (s *suiteRecord) leaks() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var all strings.Builder
+	for _, l := range s.logs {
+		all.WriteString(l.String())
+	}
+	logs := all.String()
+	if strings.Contains(logs, serviceToken) {
+		return "the service token"
+	}
+	for _, marker := range []string{"Bearer ", "cookie-secret-value", "query-secret-value"} {
+		if strings.Contains(logs, marker) {
+			return fmt.Sprintf("%q", marker)
+		}
+	}
+	windows := map[string]bool{}
+	for _, tok := range s.tokens {
+		for i := 0; i+16 <= len(tok); i++ {
+			windows[tok[i:i+16]] = true
+		}
+	}
+	for i := 0; i+16 <= len(logs); i++ {
+		if windows[logs[i:i+16]] {
+			return "a token fragment " + logs[i:i+16]
+		}
+	}
+	return ""
 }

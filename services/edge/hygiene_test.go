@@ -15,7 +15,7 @@ func TestEDGE3_ProxiedExchange(t *testing.T) {
 	e.GW.Handle(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Upstream", "kept")
-		w.WriteHeader(202)
+		w.WriteHeader(http.StatusAccepted)
 		_, _ = w.Write([]byte(`{"answer":true}`))
 	})
 	r := e.Do(t, http.MethodPost, "/mcp", body, "Authorization", "Bearer "+e.Token("alice", nil), "Content-Type", "application/json")
@@ -47,7 +47,7 @@ func TestEDGE49_ServiceTokenOnlyUpstream(t *testing.T) {
 		// A misbehaving gateway echoing its credential must not leak it
 		// through headers the edge controls.
 		w.Header().Set("X-MCPbox-Service-Token", r.Header.Get("X-MCPbox-Service-Token"))
-		w.WriteHeader(200)
+		w.WriteHeader(http.StatusOK)
 	})
 	tok := e.Token("alice", nil)
 	var all []response
@@ -139,7 +139,7 @@ func TestEDGE55_56_CredentialsAndHopByHop(t *testing.T) {
 		w.Header().Set("Keep-Alive", "timeout=5")
 		w.Header().Set("Trailer", "X-T")
 		w.Header().Set("Upgrade", "h2c")
-		w.WriteHeader(200)
+		w.WriteHeader(http.StatusOK)
 	})
 	r := e.Raw(t, http.MethodPost, "/mcp", "Authorization: Bearer "+e.Token("alice", nil),
 		"Proxy-Authorization: Basic eA==", "Cookie: c=1", "Origin: https://claude.ai",

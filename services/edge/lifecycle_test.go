@@ -85,8 +85,10 @@ func TestEDGE80_StartupRefused(t *testing.T) {
 
 func TestEDGE86_AudienceOrigin(t *testing.T) {
 	t.Parallel()
-	for _, aud := range []string{"https://other.example/mcp", "https://mcp.example.test.evil.example/mcp",
-		"http://mcp.example.test/mcp", "https://mcp.example.test:8443/mcp"} {
+	for _, aud := range []string{
+		"https://other.example/mcp", "https://mcp.example.test.evil.example/mcp",
+		"http://mcp.example.test/mcp", "https://mcp.example.test:8443/mcp",
+	} {
 		_, err := runOnce(t, map[string]string{"MCPBOX_EDGE_AUDIENCES": aud})
 		if err == nil || lifecycle.ExitCode(err) == 0 || !strings.Contains(err.Error(), "MCPBOX_EDGE_AUDIENCES") ||
 			!strings.Contains(err.Error(), "must be MCPBOX_EDGE_PUBLIC_URL or a URL under it") {
@@ -94,8 +96,10 @@ func TestEDGE86_AudienceOrigin(t *testing.T) {
 		}
 	}
 	for _, aud := range []string{"https://mcp.example.test", "https://mcp.example.test/mcp"} {
-		e := startEdge(t, map[string]string{"MCPBOX_MODE": "prod", "MCPBOX_EDGE_INSECURE_DEV": "", "MCPBOX_EDGE_AUDIENCES": aud,
-			"MCPBOX_EDGE_ISSUER": "https://idp.example.test", "MCPBOX_TEST_NO_WAIT": "1"})
+		e := startEdge(t, map[string]string{
+			"MCPBOX_MODE": "prod", "MCPBOX_EDGE_INSECURE_DEV": "", "MCPBOX_EDGE_AUDIENCES": aud,
+			"MCPBOX_EDGE_ISSUER": "https://idp.example.test", "MCPBOX_TEST_NO_WAIT": "1",
+		})
 		if r := e.Do(t, http.MethodGet, "/health", ""); r.Status != 200 {
 			t.Errorf("%s: edge not serving (%d)", aud, r.Status)
 		}
@@ -117,7 +121,7 @@ func TestEDGE81_GracefulShutdown(t *testing.T) {
 	e.GW.Handle(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			w.Header().Set("Content-Type", "text/event-stream")
-			w.WriteHeader(200)
+			w.WriteHeader(http.StatusOK)
 			_, _ = io.WriteString(w, ": open\n\n")
 			w.(http.Flusher).Flush()
 			close(streamOpen)
@@ -157,7 +161,7 @@ func TestEDGE81_GracefulShutdown(t *testing.T) {
 		resp, err := http.Get(e.Admin + "/readyz") //nolint:noctx // test
 		if err == nil {
 			_ = resp.Body.Close()
-			if resp.StatusCode == 503 {
+			if resp.StatusCode == http.StatusServiceUnavailable {
 				break
 			}
 		}
@@ -189,7 +193,7 @@ func TestEDGE81_GracefulShutdown(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatalf("exit: %v", err)
 	}
-	if c, err := net.DialTimeout("tcp", e.PublicAddr, time.Second); err == nil {
+	if c, err := (&net.Dialer{Timeout: time.Second}).DialContext(context.Background(), "tcp", e.PublicAddr); err == nil {
 		_ = c.Close()
 		t.Error("new connections still accepted after shutdown")
 	}

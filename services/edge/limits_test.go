@@ -56,7 +56,7 @@ func TestEDGE71_BodyCap(t *testing.T) {
 func TestEDGE73_ContentLengthWithChunked(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t, nil)
-	c, err := net.Dial("tcp", e.PublicAddr)
+	c, err := (&net.Dialer{}).DialContext(context.Background(), "tcp", e.PublicAddr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestEDGE73_ContentLengthWithChunked(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	if resp.StatusCode != 400 {
+	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("status %d, want 400", resp.StatusCode)
 	}
 	if e.GW.Count() != 0 {
@@ -79,7 +79,7 @@ func TestEDGE73_ContentLengthWithChunked(t *testing.T) {
 
 func TestEDGE74_GatewayRefuses(t *testing.T) {
 	t.Parallel()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestEDGE76_PerIPLimit(t *testing.T) {
 		resp.Body = io.NopCloser(strings.NewReader(string(body)))
 		last = resp
 	}
-	if last.StatusCode != 429 {
+	if last.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("burst+1: %d", last.StatusCode)
 	}
 	if n, err := strconv.Atoi(last.Header.Get("Retry-After")); err != nil || n < 1 {
@@ -127,7 +127,7 @@ func TestEDGE76_PerIPLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	if resp.StatusCode != 200 {
+	if resp.StatusCode != http.StatusOK {
 		t.Errorf("another IP: %d", resp.StatusCode)
 	}
 }
@@ -174,41 +174,39 @@ func TestEDGE79_StreamsPerSubject(t *testing.T) {
 	e := startEdge(t, nil)
 	e.GW.Handle(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/event-stream")
-		w.WriteHeader(200)
+		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 	})
 	tok := e.Token("alice", nil)
-	open := func() (*http.Response, error) {
+	// open starts a GET stream; every response is closed when the test ends
+	// (closing one twice is harmless).
+	open := func() *http.Response {
 		req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, e.Public+"/mcp", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
-		return clientFrom("127.0.0.7").Do(req)
+		resp, err := clientFrom("127.0.0.7").Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = resp.Body.Close() })
+		return resp
 	}
 	var streams []*http.Response
 	for i := range 8 {
-		resp, err := open()
-		if err != nil || resp.StatusCode != 200 {
-			t.Fatalf("stream %d: %v %v", i, err, resp)
+		if resp := open(); resp.StatusCode != http.StatusOK { //nolint:bodyclose // open closes every response at cleanup
+			t.Fatalf("stream %d: %d", i, resp.StatusCode)
+		} else {
+			streams = append(streams, resp) //nolint:bodyclose // open closes every response at cleanup
 		}
-		streams = append(streams, resp)
 	}
-	resp, err := open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != 429 {
+	if resp := open(); resp.StatusCode != http.StatusTooManyRequests { //nolint:bodyclose // open closes every response at cleanup
 		t.Fatalf("9th stream: %d", resp.StatusCode)
 	}
 	_ = streams[0].Body.Close()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		resp, err := open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if resp.StatusCode == 200 {
-			streams[0] = resp
+		resp := open()
+		if resp.StatusCode == http.StatusOK {
 			break
 		}
 		_ = resp.Body.Close()
@@ -216,9 +214,6 @@ func TestEDGE79_StreamsPerSubject(t *testing.T) {
 			t.Fatal("closing a stream did not free a slot")
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-	for _, s := range streams {
-		_ = s.Body.Close()
 	}
 }
 

@@ -157,8 +157,10 @@ func TestEDGE8_AbsoluteForm(t *testing.T) {
 func TestEDGE9_NoOtherRoutes(t *testing.T) {
 	t.Parallel()
 	e := startEdge(t, nil)
-	for _, p := range []string{"/authorize", "/token", "/register", "/callback",
-		"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"} {
+	for _, p := range []string{
+		"/authorize", "/token", "/register", "/callback",
+		"/.well-known/oauth-authorization-server", "/.well-known/openid-configuration",
+	} {
 		wantJSONError(t, e.Do(t, http.MethodGet, p, ""), 404, "not_found")
 	}
 	wantJSONError(t, e.Do(t, http.MethodPost, "/", "{}", "Authorization", "Bearer "+e.Token("alice", nil)), 404, "not_found")
@@ -179,7 +181,7 @@ func TestEDGE10_OpsOnlyOnAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
-		if resp.StatusCode != 200 {
+		if resp.StatusCode != http.StatusOK {
 			t.Errorf("admin %s: %d", p, resp.StatusCode)
 		}
 	}

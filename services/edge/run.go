@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -127,7 +128,13 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 					s.HTTP2 = &http.HTTP2Config{MaxConcurrentStreams: 250}
 				}
 			},
-			Wrap: func(l net.Listener) net.Listener { return guard.Listener(l) },
+			// TLS first, then the smuggling guard on the decrypted bytes.
+			Wrap: func(l net.Listener) net.Listener {
+				if certs != nil {
+					l = tls.NewListener(l, certs.Config())
+				}
+				return guard.Listener(l)
+			},
 		},
 		httpserve.Listener{
 			Name: "admin", Addr: cfg.AdminListen,

@@ -34,6 +34,7 @@ type edgeConfig struct {
 	readHeaderTimeout time.Duration
 	idleTimeout       time.Duration
 	other             http.HandlerFunc
+	h2                bool // TLS with HTTP/2 on the public side
 }
 
 // edge is a public listener whose /mcp handler calls Proxy.Serve, as the
@@ -107,7 +108,12 @@ func newEdge(t testing.TB, upstream string, c edgeConfig) *edge {
 	if c.idleTimeout > 0 {
 		srv.Config.IdleTimeout = c.idleTimeout
 	}
-	srv.Start()
+	if c.h2 {
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
 	t.Cleanup(srv.Close)
 	e.srv = srv
 	return e

@@ -217,7 +217,7 @@ type Result struct {
 var (
 	errStopped     = errors.New("proxy: exchange stopped")
 	errMaxExchange = errors.New("proxy: MAX_EXCHANGE reached")
-	errClientWrite = errors.New("proxy: client write failed")
+	errEnded       = errors.New("proxy: exchange ended")
 )
 
 // bufPool holds the relay buffers.
@@ -322,14 +322,14 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, x Exchange) (res R
 	case body != nil && body.state.Load() == bodyTooLarge:
 		// The gateway answered while the body was still arriving and the
 		// cap was passed: nothing was written yet, so the cap wins.
-		stop(errClientWrite)
+		stop(errEnded)
 		p.edgeError(w, x, &res, http.StatusRequestEntityTooLarge, reply.RequestTooLarge, metrics.OutcomeTooLarge)
 		return res
 	case resp.StatusCode < http.StatusOK:
 		// Only 101 gets here (Go's transport consumes the other 1xx);
 		// the edge strips Upgrade, so the gateway switching protocols is
 		// a broken answer.
-		stop(errClientWrite)
+		stop(errEnded)
 		res.ErrorKind = metrics.KindReset
 		p.edgeError(w, x, &res, http.StatusBadGateway, reply.UpstreamUnavailable, metrics.OutcomeUpstreamError)
 		return res
@@ -381,10 +381,13 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, x Exchange) (res R
 		case errors.Is(cause, errStopped):
 			return res // clean end; the server writes the terminating chunk
 		case r.Context().Err() != nil:
-			// The client is gone (or its connection was closed by the
-			// server): cut whatever is left, never end it cleanly.
-			stop(errClientWrite)
-			abort(rc)
+			// The client is gone (or the server closed its connection):
+			// on HTTP/1.x close the connection so nothing could pass for a
+			// clean end; HTTP/2 already reset the stream.
+			stop(errEnded)
+			if conn, _, err := rc.Hijack(); err == nil {
+				_ = conn.Close()
+			}
 			return res
 		case errors.Is(cause, errMaxExchange):
 			res.Outcome = metrics.OutcomeTimeout
@@ -392,7 +395,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, x Exchange) (res R
 			res.Outcome = metrics.OutcomeUpstreamError
 		}
 		res.ErrorKind = metrics.KindAborted
-		stop(errClientWrite)
+		stop(errEnded)
 		abort(rc)
 		return res
 	}
@@ -403,7 +406,7 @@ func (p *Proxy) Serve(w http.ResponseWriter, r *http.Request, x Exchange) (res R
 // reading): timeout; anything else is a disconnect: still proxied. The
 // server closes the connection itself after a write error.
 func writeFailed(res *Result, stop context.CancelCauseFunc, err error) {
-	stop(errClientWrite)
+	stop(errEnded)
 	if isTimeout(err) {
 		res.Outcome = metrics.OutcomeTimeout
 	}

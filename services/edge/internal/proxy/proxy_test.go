@@ -696,6 +696,71 @@ func TestEDGE74_UpstreamFailures(t *testing.T) {
 	}
 }
 
+// EDGE-74 over HTTP/2 on the public side: no hijacking there, so the
+// stream is reset (panic(http.ErrAbortHandler)); the metrics still count it.
+// Per-write flushing works the same.
+func TestEDGE74_AbortOverHTTP2(t *testing.T) {
+	t.Parallel()
+	gw := hijackFake(t, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"+
+		"Transfer-Encoding: chunked\r\n\r\nb\r\ndata: one\n\n\r\n")
+	e := newEdge(t, gw.URL, edgeConfig{h2: true})
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, e.srv.URL+"/mcp", strings.NewReader(`{}`))
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %d", resp.Proto, resp.StatusCode)
+	}
+	br := bufio.NewReader(resp.Body)
+	if ev, err := readEvent(br); err != nil || ev != "data: one\n\n" {
+		t.Fatalf("event = %q, %v", ev, err)
+	}
+	if _, err := io.ReadAll(br); err == nil {
+		t.Error("the stream ended cleanly after the gateway reset")
+	}
+	if n := e.upstreamErrors(metrics.KindAborted); n != 1 {
+		t.Errorf("upstream_errors{aborted} = %v", n)
+	}
+	select {
+	case res := <-e.results:
+		t.Errorf("Serve returned %+v instead of resetting the stream", res)
+	default:
+	}
+}
+
+// EDGE-70 over HTTP/2: the client resets its stream; the upstream request
+// is cancelled and Serve returns normally.
+func TestEDGE70_ClientResetOverHTTP2(t *testing.T) {
+	t.Parallel()
+	cancelled := make(chan struct{}, 1)
+	gw := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = io.WriteString(w, "data: one\n\n")
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+		cancelled <- struct{}{}
+	})
+	e := newEdge(t, gw.URL, edgeConfig{h2: true})
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, e.srv.URL+"/mcp", nil)
+	resp, err := e.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if ev, err := readEvent(bufio.NewReader(resp.Body)); err != nil || ev != "data: one\n\n" || resp.ProtoMajor != 2 {
+		t.Fatalf("%s event = %q, %v", resp.Proto, ev, err)
+	}
+	cancel()
+	recv(t, cancelled, "upstream cancellation")
+	if res := e.result(t); res.Outcome != metrics.OutcomeProxied || res.ErrorKind != "" || res.Status != http.StatusOK {
+		t.Errorf("Result = %+v", res)
+	}
+}
+
 // EDGE-75
 func TestEDGE75_GatewayStatusesRelayed(t *testing.T) {
 	t.Parallel()

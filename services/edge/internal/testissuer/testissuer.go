@@ -32,25 +32,27 @@ type Key struct {
 	Private *rsa.PrivateKey
 }
 
-var (
-	poolMu sync.Mutex
-	pool   = map[int][]*rsa.PrivateKey{} //nolint:gochecknoglobals // test-only cache: RSA generation is slow
-)
+// keyPool caches generated RSA keys per size: generation is slow, and
+// tests only need distinct keys, not fresh ones.
+var keyPool = struct { //nolint:gochecknoglobals // test-only cache: RSA generation is slow
+	sync.Mutex
+	keys map[int][]*rsa.PrivateKey
+}{keys: map[int][]*rsa.PrivateKey{}}
 
 // rsaKey returns a fresh-to-the-caller RSA key of bits; keys are generated
 // once per process and handed out round-robin by index, so tests stay fast.
 func rsaKey(t testing.TB, bits, index int) *rsa.PrivateKey {
 	t.Helper()
-	poolMu.Lock()
-	defer poolMu.Unlock()
-	for len(pool[bits]) <= index {
-		k, err := rsa.GenerateKey(rand.Reader, bits) //nolint:gosec // 1024-bit keys are generated on purpose: EDGE-38 checks they are refused
+	keyPool.Lock()
+	defer keyPool.Unlock()
+	for len(keyPool.keys[bits]) <= index {
+		k, err := rsa.GenerateKey(rand.Reader, bits)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pool[bits] = append(pool[bits], k)
+		keyPool.keys[bits] = append(keyPool.keys[bits], k)
 	}
-	return pool[bits][index]
+	return keyPool.keys[bits][index]
 }
 
 // NewKey returns the index-th 2048-bit test key (the same key for the same
@@ -317,7 +319,7 @@ func signature(alg string, input []byte, key any) []byte {
 		s, _ := rsa.SignPKCS1v15(rand.Reader, k, h, digest(h))
 		return s
 	case []byte:
-		var m = hmac.New(sha256.New, k)
+		m := hmac.New(sha256.New, k)
 		switch alg {
 		case "HS384":
 			m = hmac.New(sha512.New384, k)
