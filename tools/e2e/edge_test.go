@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mcpbox/mcpbox/proto"
 )
@@ -35,7 +36,7 @@ func devidpToken(t *testing.T, idp string, claims map[string]any) string {
 	var out struct {
 		AccessToken string `json:"access_token"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != 200 || out.AccessToken == "" {
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || resp.StatusCode != http.StatusOK || out.AccessToken == "" {
 		t.Fatalf("POST /dev/token: %d %v", resp.StatusCode, err)
 	}
 	return out.AccessToken
@@ -90,7 +91,7 @@ func runGoSDKThroughEdge(t *testing.T, st *interopStack) {
 // is proxied; after `devidp rotate` a token from the new key is accepted
 // through the unknown-kid refetch and the old one still works; after
 // `devidp rotate --retire-previous` the old token is rejected from the next
-// successful refresh on (JWKS_REFRESH of 2 s, accepted in dev mode).
+// successful refresh on (JWKS_REFRESH of 3 s, accepted in dev mode).
 func TestEDGE85_DevIDPRotation(t *testing.T) {
 	t.Parallel()
 	idpAddr, edgeAddr, adminAddr := freeAddr(t), freeAddr(t), freeAddr(t)
@@ -119,7 +120,7 @@ func TestEDGE85_DevIDPRotation(t *testing.T) {
 		"MCPBOX_EDGE_UPSTREAM_URL":     gw.URL,
 		"MCPBOX_EDGE_LISTEN":           edgeAddr,
 		"MCPBOX_EDGE_ADMIN_LISTEN":     adminAddr,
-		"MCPBOX_EDGE_JWKS_REFRESH":     "2s",
+		"MCPBOX_EDGE_JWKS_REFRESH":     "3s",
 		"MCPBOX_EDGE_JWKS_MIN_REFETCH": "1s",
 	})
 	edgeOut := &bytes.Buffer{}
@@ -129,8 +130,13 @@ func TestEDGE85_DevIDPRotation(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = edge.Process.Kill(); _ = edge.Wait() })
 	waitFor(t, "the edge's /readyz", func() (bool, string) {
-		code, body := get(t, "http://"+adminAddr+"/readyz")
-		return code == 200, body
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+adminAddr+"/readyz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, err.Error()
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, resp.Status
 	})
 
 	aud := "http://" + edgeAddr + "/mcp"
@@ -158,10 +164,16 @@ func TestEDGE85_DevIDPRotation(t *testing.T) {
 	if got := post(old); got != 200 {
 		t.Fatalf("devidp token: %d\n%s", got, edgeOut)
 	}
+	// The start-up fetch must be older than JWKS_MIN_REFETCH (1 s) for the
+	// first new-key token to trigger the refetch (edge.md §7.3).
+	time.Sleep(1200 * time.Millisecond)
 	rotate()
 	fresh := mint()
 	if fresh == old || post(fresh) != 200 {
 		t.Fatalf("token from the new key not accepted through the refetch\n%s", edgeOut)
+	}
+	if _, body := get(t, "http://"+adminAddr+"/metrics"); !strings.Contains(body, `mcpbox_edge_jwks_fetches_total{result="ok",trigger="unknown_kid"} 1`) {
+		t.Errorf("no unknown_kid refetch counted")
 	}
 	if got := post(old); got != 200 {
 		t.Errorf("old token after rotate: %d (the previous key stays published)", got)
@@ -182,7 +194,7 @@ func TestEDGE85_DevIDPRotation(t *testing.T) {
 // freeAddr returns a free 127.0.0.1 address.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(t.Context(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

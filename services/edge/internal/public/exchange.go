@@ -37,6 +37,7 @@ type exchange struct {
 	upstream                     time.Duration
 	bytesIn                      int64
 	proxied                      bool
+	logStatus                    int // overrides the recorded status in the log
 	// decorate sets the /mcp client-facing headers (CORS, request id) on
 	// the edge's own answers as on proxied ones.
 	decorate func(http.Header)
@@ -115,7 +116,10 @@ func (x *exchange) finish() {
 // the query string, the email or a body.
 func (x *exchange) log(d time.Duration) {
 	status := x.rec.Status
-	if status == 0 {
+	switch {
+	case x.logStatus != 0:
+		status = x.logStatus
+	case status == 0:
 		status = http.StatusOK
 	}
 	bytesIn := x.bytesIn

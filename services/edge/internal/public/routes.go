@@ -259,6 +259,9 @@ func (h *handler) mcp(x *exchange, r *http.Request) {
 	res := h.d.Proxy.Serve(x.rec, r, proxy.Exchange{Header: up, Decorate: x.decorate, Stop: stop})
 	x.outcome, x.upstreamStatus, x.upstream = res.Outcome, res.UpstreamStatus, res.UpstreamHeaders
 	x.bytesIn = res.BytesIn
+	if x.rec.Status == 0 && res.Status == proxy.StatusClientClosed {
+		x.logStatus = proxy.StatusClientClosed // the client left before any answer
+	}
 }
 
 // reject answers a refused token (§6.6) and feeds the lockout.
