@@ -2,55 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
-)
 
-// selfSigned writes a certificate for 127.0.0.1 and its key to dir.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "edge test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
+	"github.com/mcpbox/mcpbox/services/edge/internal/testissuer"
+)
 
 // EDGE-82 through the running edge: the public listener serves TLS 1.2/1.3
 // with h2 by ALPN (and HTTP/1.1 to clients that only speak it), refuses TLS
@@ -58,7 +16,9 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 // tested in internal/tlsreload.
 func TestEDGE82_PublicListenerTLS(t *testing.T) {
 	t.Parallel()
-	certFile, keyFile, pool := selfSigned(t, t.TempDir())
+	cert := testissuer.NewCert(t, "edge test", time.Now().Add(24*time.Hour))
+	certFile, keyFile := cert.WriteFiles(t, t.TempDir())
+	pool := cert.Pool()
 	e := startEdge(t, map[string]string{"MCPBOX_EDGE_TLS_CERT_FILE": certFile, "MCPBOX_EDGE_TLS_KEY_FILE": keyFile})
 	base := "https://" + e.PublicAddr
 	for _, v := range []uint16{tls.VersionTLS12, tls.VersionTLS13} {
