@@ -408,3 +408,21 @@ func (s *suiteRecord) leaks() string {
 	}
 	return ""
 }
+
+// waitMetric polls until the sum of name's samples matching labels (pairs)
+// equals want, for the metrics the edge records after the response has
+// left (requests_total, request_duration_seconds); it fails after 5 s.
+func (e *testEdge) waitMetric(t testing.TB, want float64, name string, labels ...string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got := e.metricValue(t, name, labels...)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s%v = %v, want %v", name, labels, got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestEDGE3_ProxiedExchange(t *testing.T) {
@@ -193,10 +194,14 @@ func TestEDGE58_RequestID(t *testing.T) {
 	if got := e.GW.Last(t).Header.Get("X-Request-Id"); got != id {
 		t.Errorf("upstream id %q, response %q", got, id)
 	}
+	// The access line is written when the handler returns, which may be
+	// just after the client has the response.
 	found := false
-	for _, l := range e.Svc.Logs.Lines(t) {
-		if l["msg"] == "request" && l["request_id"] == id {
-			found = l["client_request_id"] == "client-id-123"
+	for deadline := time.Now().Add(5 * time.Second); !found && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		for _, l := range e.Svc.Logs.Lines(t) {
+			if l["msg"] == "request" && l["request_id"] == id {
+				found = l["client_request_id"] == "client-id-123"
+			}
 		}
 	}
 	if !found {

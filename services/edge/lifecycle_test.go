@@ -250,6 +250,7 @@ func TestEDGE83_84_MetricsAndLogs(t *testing.T) {
 	e.Do(t, http.MethodGet, "/health", "")                                                      // ok
 	e.Do(t, http.MethodOptions, "/mcp", "", "Origin", "https://claude.ai")                      // preflight
 
+	e.waitMetric(t, 10, "mcpbox_edge_requests_total") // recorded as each response ends
 	m := e.Metrics(t)
 	want := map[[2]string]float64{
 		{"mcp", "proxied"}: 2, {"mcp", "unauthorized"}: 2, {"mcp", "forbidden"}: 1, {"unknown", "not_found"}: 1,
