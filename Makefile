@@ -93,7 +93,7 @@ run: build ## Run the whole stack on loopback (tools/devstack -root <repo>; oper
 # ---------------------------------------------------------------------------
 # Tests
 
-.PHONY: test unit e2e bench load load-sandbox fuzz update-golden
+.PHONY: test unit e2e test-ui bench load load-sandbox fuzz update-golden
 # Built and exec'd rather than `go run` so that make (and .ci/run's timeout)
 # waits for testrun's summary after a SIGTERM.
 test: ## Every check and test (tools/testrun, operations.md §1.4); .ci/run calls this
@@ -111,6 +111,9 @@ e2e: build ## Cross-service, SDK, conformance and browser checks against bin/ (t
 	@fail=0; for d in $$(grep -rlE --include='*_test.go' '^//go:build.*\bbrowser\b' $(MODS) | xargs -rn1 dirname | sort -u); do \
 		echo "== $${d#$(CURDIR)/}"; (cd $$d && MCPBOX_UI_TESTS=1 go test -count=1 -timeout 30m -tags browser .) || fail=1; \
 	done; exit $$fail
+
+test-ui: build ## The admin UI's browser checks alone, with every theme × width (admin-ui.md §15)
+	cd services/backend/internal/ui/browsertest && MCPBOX_UI_TESTS=1 MCPBOX_UI_MATRIX=full go test -count=1 -timeout 30m -tags browser .
 
 # The ratio gate (tools/benchgate) reads the same output: the median ns/op of BenchmarkGatewayCallStubSandbox over
 # BenchmarkBareSDKCall must stay at most 1.5 (gateway.md §15 P3). make test runs each benchmark once, without the gate.

@@ -56,6 +56,8 @@ func Known() []string {
 		// developer programs (operations.md §2.7, §1.3)
 		"MCPBOX_DEV_PG_PORT", "MCPBOX_DEV_DB", "MCPBOX_TEST_DATABASE_URL", "MCPBOX_SQLC_DATABASE_URL",
 		"MCPBOX_BIN_DIR", "MCPBOX_VERSION",
+		// the browser checks of the admin UI (admin-ui.md §15)
+		"MCPBOX_UI_TESTS", "MCPBOX_CHROMIUM", "MCPBOX_UI_ARTIFACTS", "MCPBOX_UI_MATRIX",
 	}
 	slices.Sort(k)
 	return k

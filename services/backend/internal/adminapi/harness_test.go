@@ -144,7 +144,11 @@ func replica(t *testing.T, url string, opts ...func(*options)) *backend {
 		o.cfgMore(&d)
 	}
 	httpMetrics := obs.NewHTTPMetrics(reg, "backend", obs.LATBuckets())
-	srv := httptest.NewServer(httpserve.Handler(log, "main", obs.KeepValid, httpMetrics.Wrap(adminapi.Routes(d))))
+	routes, err := adminapi.Routes(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(httpserve.Handler(log, "main", obs.KeepValid, httpMetrics.Wrap(routes)))
 	t.Cleanup(srv.Close)
 	return &backend{logs: logs, srv: srv, store: store, url: url, code: keys.SetupCode(), reg: reg}
 }

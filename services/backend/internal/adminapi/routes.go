@@ -8,7 +8,8 @@
 // (package auth): a Bearer access token, or the session cookie plus the CSRF
 // token on every mutation. An unknown /api/v1 path answers 401 to a caller
 // that is not signed in (so routes cannot be enumerated) and 404 not_found
-// to an admin; the web UI (admin-ui.md) is not built yet and answers 501.
+// to an admin. The web UI (admin-ui.md, package ui) serves its own paths
+// (ui.Prefixes) with the same services.
 package adminapi
 
 import (
@@ -36,6 +37,7 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
 	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
 	"github.com/mcpbox/mcpbox/services/backend/internal/transfer"
+	"github.com/mcpbox/mcpbox/services/backend/internal/ui"
 )
 
 // Deps is what the main listener serves with.
@@ -70,18 +72,34 @@ type Deps struct {
 	CookieAlwaysSecure bool
 	// PublicOrigin is MCPBOX_PUBLIC_ORIGIN ("" = the request's own origin).
 	PublicOrigin string
+	// UIClient overrides the web UI's app.js timers (tests: the offline
+	// indicator and the fallback tick); zero keeps them.
+	UIClient ui.ClientTimers
 }
 
-// Routes lists every route of the main listener.
-func Routes(d Deps) *http.ServeMux {
+// Routes lists every route of the main listener. It fails when the web
+// UI cannot start (a missing template, template function or static asset).
+func Routes(d Deps) (http.Handler, error) {
+	web, err := ui.Routes(ui.Deps{
+		Log: d.Log, Store: d.Store, Auth: d.Auth, Policy: d.Policy, Approvals: d.Approvals, Activity: d.Activity,
+		Proxies: d.Proxies, CookieAlwaysSecure: d.CookieAlwaysSecure, PublicOrigin: d.PublicOrigin,
+		WriteTimeout: d.WriteTimeout, Heartbeat: d.StreamPing, Recheck: d.StreamRecheck, Client: d.UIClient,
+	})
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	httpserve.Ops(mux, d.Health, nil)
 	mux.Handle(proto.PathAdminAPIPrefix+"/", securityHeaders(d.Proxies.HTTPS, newAPI(d)))
-	mux.HandleFunc("GET /{$}", httpserve.NotImplemented)
+	for _, p := range ui.Prefixes() {
+		mux.Handle(p, web)
+	}
 	mux.HandleFunc(proto.PathInternalPrefix, httpserve.NotFound)
 	mux.HandleFunc(proto.PathMetrics, httpserve.NotFound)
-	mux.HandleFunc("/", httpserve.NotFound)
-	return mux
+	// Any other path is the UI's 404 page (with the request id and a link
+	// to the dashboard, admin-ui.md §3).
+	mux.Handle("/", web)
+	return mux, nil
 }
 
 // newAPI is /api/v1.
