@@ -82,6 +82,8 @@ type Deps struct {
 func Routes(d Deps) (http.Handler, error) {
 	web, err := ui.Routes(ui.Deps{
 		Log: d.Log, Store: d.Store, Auth: d.Auth, Policy: d.Policy, Approvals: d.Approvals, Activity: d.Activity,
+		Servers: d.Servers, Secrets: d.Secrets, Tools: d.Tools, Executions: d.Executions, Dashboard: d.Dashboard,
+		TestRuns: d.TestRuns, Sources: d.Sources, Transfer: d.Transfer, RemoteAccess: d.RemoteAccess, OAuth: d.OAuth,
 		Proxies: d.Proxies, CookieAlwaysSecure: d.CookieAlwaysSecure, PublicOrigin: d.PublicOrigin,
 		WriteTimeout: d.WriteTimeout, Heartbeat: d.StreamPing, Recheck: d.StreamRecheck, Client: d.UIClient,
 	})

@@ -69,11 +69,20 @@ func parseTemplates(tfs, sfs fs.FS) (*renderer, error) {
 		return nil, err
 	}
 	rd := &renderer{pages: map[string]*template.Template{}, assets: a}
-	base, err := template.New("ui").Funcs(template.FuncMap{
+	funcs := template.FuncMap{
 		"asset":   a.url,
 		"pending": pendingText,
 		"utc":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	}).ParseFS(tfs, "templates/layout.html", "templates/partials/*.html", "templates/dialogs/*.html")
+	}
+	for _, area := range []template.FuncMap{dashboardFuncs(), serversFuncs(), toolsFuncs(), approvalsFuncs(), activityFuncs(), settingsFuncs()} {
+		for name, f := range area {
+			if _, taken := funcs[name]; taken {
+				return nil, fmt.Errorf("template function %q defined twice", name)
+			}
+			funcs[name] = f
+		}
+	}
+	base, err := template.New("ui").Funcs(funcs).ParseFS(tfs, "templates/layout.html", "templates/partials/*.html", "templates/dialogs/*.html")
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,18 @@ import (
 	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
 	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
+	"github.com/mcpbox/mcpbox/services/backend/internal/dashboard"
+	"github.com/mcpbox/mcpbox/services/backend/internal/executions"
+	"github.com/mcpbox/mcpbox/services/backend/internal/oauthflow"
 	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
+	"github.com/mcpbox/mcpbox/services/backend/internal/remoteaccess"
+	"github.com/mcpbox/mcpbox/services/backend/internal/secrets"
+	"github.com/mcpbox/mcpbox/services/backend/internal/servers"
+	"github.com/mcpbox/mcpbox/services/backend/internal/sources"
+	"github.com/mcpbox/mcpbox/services/backend/internal/testrun"
+	"github.com/mcpbox/mcpbox/services/backend/internal/tools"
+	"github.com/mcpbox/mcpbox/services/backend/internal/transfer"
 )
 
 // Deps is what the web UI serves with: the same service values as /api/v1
@@ -24,6 +34,18 @@ type Deps struct {
 	Auth      *auth.Service
 	Policy    *policy.Service
 	Approvals *approvals.Service
+	// The services behind the pages (admin-ui.md §9), the same values as
+	// /api/v1's.
+	Servers      *servers.Service
+	Secrets      *secrets.Service
+	Tools        *tools.Service
+	Executions   *executions.Service
+	Dashboard    *dashboard.Service
+	TestRuns     *testrun.Service
+	Sources      *sources.Service
+	Transfer     *transfer.Service
+	RemoteAccess *remoteaccess.Service
+	OAuth        *oauthflow.Service
 	// Activity wakes the live-event streams on NOTIFY mcpbox_activity and
 	// mcpbox_executions (the same broker as GET /api/v1/activity/stream).
 	Activity *activity.Broker
@@ -100,12 +122,7 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request, st *state) error
 
 // routes is the UI's route table: every route and what guards it.
 func (h *handler) routes() []Route {
-	notBuilt := func(title, nav string) handlerFunc {
-		return func(w http.ResponseWriter, r *http.Request, st *state) error {
-			return h.notBuilt(w, r, st, title, nav)
-		}
-	}
-	return []Route{
+	rs := []Route{
 		{Method: http.MethodGet, Pattern: "/static/{file}", Access: Public, h: h.static},
 
 		{Method: http.MethodGet, Pattern: "/setup", Access: PreSession, DuringSetup: true, h: h.setupShow},
@@ -127,19 +144,24 @@ func (h *handler) routes() []Route {
 			Twins: []string{"POST /api/v1/auth/logout"},
 		},
 
-		{Method: http.MethodGet, Pattern: "/{$}", Access: Session, h: notBuilt("Dashboard", navDashboard)},
-		{Method: http.MethodGet, Pattern: "/servers", Access: Session, h: notBuilt("Servers", navServers)},
-		{Method: http.MethodGet, Pattern: "/servers/{id}", Access: Session, h: notBuilt("Server", navServers)},
-		{Method: http.MethodGet, Pattern: "/tools/{id}", Access: Session, h: notBuilt("Tool", navServers)},
-		{Method: http.MethodGet, Pattern: "/approvals", Access: Session, h: notBuilt("Approvals", navApprovals)},
-		{Method: http.MethodGet, Pattern: "/activity", Access: Session, h: notBuilt("Activity", navActivity)},
-		{Method: http.MethodGet, Pattern: "/settings", Access: Session, h: notBuilt("Settings", navSettings)},
-		{Method: http.MethodGet, Pattern: "/remote-access", Access: Session, h: notBuilt("Remote access", navRemote)},
-		{Method: http.MethodGet, Pattern: "/oauth/callback", Access: Session, h: notBuilt("Authentication of an external source", "")},
-
 		{Method: http.MethodGet, Pattern: "/ui/events", Access: Stream, h: h.events},
 		{Method: http.MethodGet, Pattern: "/ui/badge", Access: Session, h: h.badge},
 	}
+	// Each page area declares its own routes in its own file.
+	for _, area := range [][]Route{
+		h.dashboardRoutes(), h.serversRoutes(), h.toolsRoutes(), h.approvalsRoutes(),
+		h.activityRoutes(), h.settingsRoutes(),
+	} {
+		rs = append(rs, area...)
+	}
+	return rs
+}
+
+// notBuiltRoute is the honest 501 page of a page not built yet.
+func (h *handler) notBuiltRoute(pattern, title, nav string) Route {
+	return Route{Method: http.MethodGet, Pattern: pattern, Access: Session, h: func(w http.ResponseWriter, r *http.Request, st *state) error {
+		return h.notBuilt(w, r, st, title, nav)
+	}}
 }
 
 // Table returns the UI's route table (method, pattern, access, twins)
