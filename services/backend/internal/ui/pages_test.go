@@ -245,7 +245,7 @@ func TestStaticAssetsImmutable(t *testing.T) {
 			urls[u] = "image/svg+xml"
 		}
 	}
-	if len(urls) != 6 { // htmx, app.js, app.css, code.css, favicon, icons
+	if len(urls) != 12 { // htmx, app.js, app.css, code.css, favicon, icons and the six area sheets
 		t.Fatalf("assets %v", urls)
 	}
 	for u, ctype := range urls {
