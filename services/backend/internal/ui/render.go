@@ -201,14 +201,6 @@ type shell struct {
 	RequestID string
 	// app.js timers in milliseconds.
 	OfflineAfterMS, FallbackTickMS int64
-	// AreaCSS are the page areas' own style sheets, linked on every page
-	// (small and cached for a year, so one set serves every page).
-	AreaCSS []string
-}
-
-// areaCSS lists the static style sheets of the page areas.
-func areaCSS() []string {
-	return []string{"area-dashboard.css", "area-servers.css", "area-tools.css", "area-approvals.css", "area-activity.css", "area-settings.css"}
 }
 
 // view is a template's data: the shell and the page's own.
@@ -244,7 +236,6 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, st *state, p pa
 	}
 	v := view{Shell: shell{
 		Title: p.Title, Nav: p.Nav, Navs: mainNav(), Bare: p.Bare, CSRF: st.csrf, Theme: st.theme, RequestID: st.reqID,
-		AreaCSS: areaCSS(),
 		OfflineAfterMS: ms(h.d.Client.OfflineAfter, defaultOfflineAfter),
 		FallbackTickMS: ms(h.d.Client.FallbackTick, defaultFallbackTick),
 	}, Page: p.Data}
