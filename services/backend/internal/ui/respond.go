@@ -2,6 +2,7 @@ package ui
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -88,6 +89,12 @@ func (h *handler) notFound(w http.ResponseWriter, r *http.Request, st *state) er
 // serverError logs err once, with the request id, and answers the 500
 // page (or a toast naming the request id).
 func (h *handler) serverError(w http.ResponseWriter, r *http.Request, st *state, err error) {
+	if r.Context().Err() != nil && errors.Is(err, r.Context().Err()) {
+		// The browser left (navigated away, closed the tab): nobody reads
+		// the answer, and it is not a fault.
+		h.d.Log.DebugContext(r.Context(), "web ui request abandoned by the client", obs.KeyError, err)
+		return
+	}
 	h.d.Log.ErrorContext(r.Context(), "web ui request failed", obs.KeyError, err)
 	h.errorResponse(w, r, st, http.StatusInternalServerError, "Something went wrong", msgServerError)
 }

@@ -4,6 +4,7 @@ package browsertest
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 
@@ -117,6 +118,14 @@ func (r *Recorder) hold(ev fetch.EventRequestPaused) {
 			resp.Body = string(body.Body)
 		case dropped(err) || r.p.tab.Err() != nil:
 			return // the page dropped the request (it navigated away): it never saw the response
+		case errors.Is(err, context.DeadlineExceeded):
+			// DevTools never returned the body (seen on a loaded machine for a
+			// fragment the page had moved on from). The request is failed, so
+			// the page never sees a body the record lacks: no hole.
+			failCtx, cancelFail := context.WithTimeout(r.p.tab, ActionTimeout)
+			defer cancelFail()
+			_, _ = chromedp.Call(failCtx, fetch.FailRequest, fetch.FailRequestParams{RequestID: ev.RequestID, ErrorReason: network.ErrorReasonAborted})
+			return
 		default:
 			readErr = err
 		}
