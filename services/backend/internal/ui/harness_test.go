@@ -2,6 +2,7 @@ package ui_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,17 +18,12 @@ import (
 
 	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/db/dbtest"
-	"github.com/mcpbox/mcpbox/proto/httpserve"
-	"github.com/mcpbox/mcpbox/proto/obs"
-	"github.com/mcpbox/mcpbox/services/backend/internal/accesstoken"
-	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
 	"github.com/mcpbox/mcpbox/services/backend/internal/adminapi"
-	"github.com/mcpbox/mcpbox/services/backend/internal/approvals"
-	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
+	"github.com/mcpbox/mcpbox/services/backend/internal/config"
 	"github.com/mcpbox/mcpbox/services/backend/internal/password"
-	"github.com/mcpbox/mcpbox/services/backend/internal/peer"
 	"github.com/mcpbox/mcpbox/services/backend/internal/policy"
 	"github.com/mcpbox/mcpbox/services/backend/internal/seal"
+	"github.com/mcpbox/mcpbox/services/backend/internal/wiring"
 )
 
 const (
@@ -36,17 +32,19 @@ const (
 	adminPass = "correct horse battery"
 )
 
-// backend is the real main listener (adminapi.Routes, which mounts the UI)
-// on loopback over a fresh PostgreSQL database, with the fast test hashing
-// parameters. Loopback is a trusted proxy, so a test picks its client IP
-// with X-Forwarded-For.
+// backend is the real backend as package wiring builds it (the main
+// listener, which mounts the UI, and the internal listener) on loopback
+// over a fresh PostgreSQL database, with the fast test hashing parameters
+// and a fake sandbox that answers analysis (serversSandbox). Loopback is a
+// trusted proxy, so a test picks its client IP with X-Forwarded-For.
 type backend struct {
-	srv    *httptest.Server
-	store  *db.Store
-	url    string // the database
-	code   string // the setup code
-	policy *policy.Service
-	logs   *syncBuffer
+	srv      *httptest.Server
+	internal *httptest.Server
+	store    *db.Store
+	url      string // the database
+	code     string // the setup code
+	policy   *policy.Service
+	logs     *syncBuffer
 }
 
 type options struct {
@@ -59,8 +57,8 @@ func newBackend(t *testing.T, opts ...func(*options)) *backend {
 	for _, f := range opts {
 		f(&o)
 	}
-	url := dbtest.URL(t)
-	store, err := db.Open(t.Context(), url, db.WithMaxConns(6))
+	dsn := dbtest.URL(t)
+	store, err := db.Open(t.Context(), dsn, db.WithMaxConns(8))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,39 +67,35 @@ func newBackend(t *testing.T, opts ...func(*options)) *backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	issuer := accesstoken.New(store, keys)
-	if err := issuer.EnsureKey(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	authn := auth.New(store, password.New(password.Fast(), 4), issuer, auth.Options{
-		SessionIdle: 30 * time.Minute, SessionMax: 7 * 24 * time.Hour, SetupCode: keys.SetupCode(), Version: "v-test",
-	})
-	proxies, err := peer.Parse([]string{"127.0.0.0/8", "::1/128"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	broker := activity.NewBroker()
-	listener, err := store.Listen(t.Context(), db.ListenOptions{
-		Channels: []string{activity.Channel, activity.ExecutionsChannel},
-		OnNotify: broker.Handle, OnUp: broker.Notify,
+	sb := serversSandbox(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	w, err := wiring.New(ctx, wiring.Options{
+		Config: config.Config{
+			Token: serversToken, SandboxURL: sb.URL, SandboxToken: serversSandboxToken, CookieSecure: "auto",
+			SessionIdle: 30 * time.Minute, SessionMax: 7 * 24 * time.Hour, HashConcurrency: 2, TestRunConc: 2,
+			LocalMCPURL: "http://127.0.0.1:8002/mcp", TrustedProxies: []string{"127.0.0.0/8", "::1/128"},
+		},
+		Store: store, Keys: keys, Hasher: password.New(password.Fast(), 4),
+		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Main: func(d *adminapi.Deps) {
+			d.StreamPing, d.StreamRecheck = o.heartbeat, o.recheck
+		},
 	})
 	if err != nil {
+		cancel()
 		t.Fatal(err)
 	}
-	t.Cleanup(listener.Close)
-	pol := policy.New(store)
-	routes, err := adminapi.Routes(adminapi.Deps{
-		Log: log, Store: store, Health: httpserve.NewHealth(), Auth: authn, Proxies: proxies, Activity: broker,
-		Policy: pol, Approvals: approvals.New(store), StreamPing: o.heartbeat, StreamRecheck: o.recheck,
+	main, internal := httptest.NewServer(w.Main), httptest.NewServer(w.Internal)
+	t.Cleanup(func() {
+		w.CloseStreams()
+		main.CloseClientConnections()
+		main.Close()
+		internal.Close()
+		cancel()
+		w.Close()
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(httpserve.Handler(log, "main", obs.KeepValid, routes))
-	t.Cleanup(srv.Close)
-	return &backend{srv: srv, store: store, url: url, code: keys.SetupCode(), policy: pol, logs: logs}
+	return &backend{srv: main, internal: internal, store: store, url: dsn, code: w.SetupCode, policy: policy.New(store), logs: logs}
 }
 
 // sql runs a statement on the backend's database.

@@ -125,7 +125,7 @@ func TestUI1_SetupAccountStep(t *testing.T) {
 	if p := br.get(t, "/setup"); p.status != http.StatusNotFound {
 		t.Errorf("/setup after setup: %d", p.status)
 	}
-	if p := br.get(t, "/"); p.status != http.StatusNotImplemented || p.text("main") == "" || !strings.Contains(p.text("main"), "Dashboard") {
+	if p := br.get(t, "/"); p.status != http.StatusOK || p.text("main") == "" || !strings.Contains(p.text("main"), "Dashboard") {
 		t.Errorf("dashboard: %d", p.status)
 	}
 	var audits int
