@@ -466,16 +466,29 @@ func (p *Page) Click(selector string) {
 // would).
 func (p *Page) Fill(selector, value string) {
 	p.t.Helper()
-	if !Eval[bool](p, `((e) => {
+	// A live refresh may swap the field between finding it and typing
+	// (DevTools: "Could not find node with given id"); the field is found
+	// again, a few times at most.
+	for attempt := 0; ; attempt++ {
+		if !Eval[bool](p, `((e) => {
   if (!e) return false;
   e.focus();
   e.value = "";
   e.dispatchEvent(new Event("input", { bubbles: true }));
   return true;
 })(document.querySelector(`+jsString(selector)+`))`) {
-		p.t.Fatalf("browsertest: no field %s", selector)
+			p.t.Fatalf("browsertest: no field %s", selector)
+		}
+		ctx, cancel := p.ctx(ActionTimeout)
+		err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS(selector), value))
+		cancel()
+		if err == nil {
+			return
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "Could not find node") {
+			p.t.Fatalf("browsertest: fill %s: %v", selector, err)
+		}
 	}
-	p.Do(chromedp.SendKeys(chromedp.CSS(selector), value))
 }
 
 // Key sends key events to the focused element: a kb key (KeyTab,
