@@ -2,10 +2,8 @@ package ui_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -16,13 +14,7 @@ import (
 	"github.com/google/uuid"
 	"golang.org/x/net/html"
 
-	"github.com/mcpbox/mcpbox/db"
-	"github.com/mcpbox/mcpbox/db/dbtest"
 	"github.com/mcpbox/mcpbox/proto"
-	"github.com/mcpbox/mcpbox/services/backend/internal/config"
-	"github.com/mcpbox/mcpbox/services/backend/internal/password"
-	"github.com/mcpbox/mcpbox/services/backend/internal/seal"
-	"github.com/mcpbox/mcpbox/services/backend/internal/wiring"
 )
 
 // The dashboard and activity areas' tests need every service (dashboard,
@@ -95,48 +87,9 @@ type actBackend struct {
 
 func newActBackend(t *testing.T) *actBackend {
 	t.Helper()
-	dsn := dbtest.URL(t)
-	store, err := db.Open(t.Context(), dsn, db.WithMaxConns(8))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(store.Close)
-	keys, err := seal.New(1, testKey, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	logs := &syncBuffer{}
 	sb := newActSandbox(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	w, err := wiring.New(ctx, wiring.Options{
-		Config: config.Config{
-			Token: actToken, SandboxURL: sb.srv.URL, SandboxToken: actSandboxToken, CookieSecure: "auto",
-			SessionIdle: 30 * time.Minute, SessionMax: 7 * 24 * time.Hour, HashConcurrency: 2, TestRunConc: 2,
-			LocalMCPURL: "http://127.0.0.1:8002/mcp",
-		},
-		Store: store, Keys: keys, Hasher: password.New(password.Fast(), 4),
-		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	main, internal := httptest.NewServer(w.Main), httptest.NewServer(w.Internal)
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("backend log:\n%s", logs.String())
-		}
-		w.CloseStreams()
-		main.CloseClientConnections()
-		main.Close()
-		internal.Close()
-		cancel()
-		w.Close()
-	})
-	return &actBackend{
-		backend:  &backend{srv: main, store: store, url: dsn, code: w.SetupCode, logs: logs},
-		internal: internal, sandbox: sb,
-	}
+	b := newBackend(t, func(o *options) { o.sandboxURL, o.sandboxToken, o.token = sb.srv.URL, actSandboxToken, actToken })
+	return &actBackend{backend: b, internal: b.internal, sandbox: sb}
 }
 
 // signedIn returns a browser that completed setup (Strict) and is signed in.

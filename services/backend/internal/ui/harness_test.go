@@ -18,6 +18,7 @@ import (
 
 	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/db/dbtest"
+	"github.com/mcpbox/mcpbox/proto/envcfg"
 	"github.com/mcpbox/mcpbox/services/backend/internal/adminapi"
 	"github.com/mcpbox/mcpbox/services/backend/internal/config"
 	"github.com/mcpbox/mcpbox/services/backend/internal/password"
@@ -49,6 +50,9 @@ type backend struct {
 
 type options struct {
 	heartbeat, recheck time.Duration
+	// sandboxURL and sandboxToken replace the default fake sandbox
+	// (serversSandbox); token replaces the gateway's service token.
+	sandboxURL, sandboxToken, token string
 }
 
 func newBackend(t *testing.T, opts ...func(*options)) *backend {
@@ -68,11 +72,16 @@ func newBackend(t *testing.T, opts ...func(*options)) *backend {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	sb := serversSandbox(t)
+	if o.sandboxURL == "" {
+		o.sandboxURL, o.sandboxToken = serversSandbox(t).URL, serversSandboxToken
+	}
+	if o.token == "" {
+		o.token = serversToken
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	w, err := wiring.New(ctx, wiring.Options{
 		Config: config.Config{
-			Token: serversToken, SandboxURL: sb.URL, SandboxToken: serversSandboxToken, CookieSecure: "auto",
+			Token: envcfg.Token(o.token), SandboxURL: o.sandboxURL, SandboxToken: envcfg.Token(o.sandboxToken), CookieSecure: "auto",
 			SessionIdle: 30 * time.Minute, SessionMax: 7 * 24 * time.Hour, HashConcurrency: 2, TestRunConc: 2,
 			LocalMCPURL: "http://127.0.0.1:8002/mcp", TrustedProxies: []string{"127.0.0.0/8", "::1/128"},
 		},
@@ -88,6 +97,9 @@ func newBackend(t *testing.T, opts ...func(*options)) *backend {
 	}
 	main, internal := httptest.NewServer(w.Main), httptest.NewServer(w.Internal)
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("backend log:\n%s", logs.String())
+		}
 		w.CloseStreams()
 		main.CloseClientConnections()
 		main.Close()
