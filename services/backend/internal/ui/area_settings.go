@@ -3,6 +3,8 @@ package ui
 import (
 	"html/template"
 	"net/http"
+
+	"github.com/mcpbox/mcpbox/services/backend/internal/transfer"
 )
 
 // Settings, backup and remote access (admin-ui.md §11.9–§11.11): the area's routes (pages, fragments and mutations, each mutation
@@ -56,7 +58,9 @@ func (h *handler) settingsRoutes() []Route {
 		{Method: http.MethodGet, Pattern: "/settings/export", Access: Session, h: h.settingsExport},
 		{
 			Method: http.MethodPost, Pattern: "/settings/import", Access: Session, h: h.settingsImport,
-			Twins: []string{"POST /api/v1/import"},
+			// The export file (16 MiB at most) plus the multipart framing.
+			MaxBody: transfer.MaxDocumentBytes + 1<<20,
+			Twins:   []string{"POST /api/v1/import"},
 		},
 		{Method: http.MethodGet, Pattern: "/remote-access", Access: Session, h: h.remoteShow},
 		{

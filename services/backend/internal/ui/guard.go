@@ -45,7 +45,7 @@ func (h *handler) guard(rt Route) http.Handler {
 		}
 		mutation := isMutation(r.Method)
 		if mutation {
-			r.Body = http.MaxBytesReader(w, r.Body, maxForm)
+			r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(rt.MaxBody, maxForm))
 		}
 		if mutation && !catchAll && !h.sameOrigin(r) {
 			h.d.Auth.CountCSRFRejection()

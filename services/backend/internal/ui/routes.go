@@ -113,7 +113,10 @@ type Route struct {
 	// Twins are the /api/v1 operations whose service functions a mutation
 	// calls ("POST /api/v1/auth/setup"), U1. Every non-GET route has one.
 	Twins []string
-	h     handlerFunc
+	// MaxBody bounds the request body of a mutation (maxForm, 64 KiB, when
+	// zero): the import form carries a whole export file.
+	MaxBody int64
+	h       handlerFunc
 }
 
 // handlerFunc is a UI handler: it writes a response or returns an error,
