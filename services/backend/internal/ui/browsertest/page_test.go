@@ -386,11 +386,19 @@ func navigatedAway(err error) bool {
 }
 
 // Settle runs the trigger (a click, a key) and waits for the htmx swap it
-// causes to settle (the htmx:afterSettle event), at most 10 s.
+// causes to settle (the htmx:afterSettle event), at most 10 s. Swaps of
+// background refreshes (requests with X-Background-Refresh, such as the
+// approvals badge) do not count: one settling first would end the wait
+// before the trigger's own response arrived.
 func (p *Page) Settle(trigger ...chromedp.Action[chromedp.Void]) {
 	p.t.Helper()
 	p.Exec(`window.__mcpboxSettled = new Promise((resolve) => {
-  document.addEventListener("htmx:afterSettle", () => resolve(true), { once: true, capture: true });
+  const settled = (e) => {
+    if (e.detail?.requestConfig?.headers?.["X-Background-Refresh"]) return;
+    document.removeEventListener("htmx:afterSettle", settled, true);
+    resolve(true);
+  };
+  document.addEventListener("htmx:afterSettle", settled, true);
 }); true`)
 	p.Do(trigger...)
 	ctx, cancel := p.ctx(10 * time.Second)
