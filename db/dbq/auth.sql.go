@@ -540,20 +540,6 @@ func (q *Queries) RevokeUserSessions(ctx context.Context, arg RevokeUserSessions
 	return result.RowsAffected(), nil
 }
 
-const sessionStillOpen = `-- name: SessionStillOpen :one
-SELECT count(*) > 0 FROM admin_sessions s JOIN admin_users u ON u.id = s.user_id
-WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active
-`
-
-// SessionStillOpen re-checks a long-lived request's session (the activity
-// stream, every 60 s): open, unexpired, its user active.
-func (q *Queries) SessionStillOpen(ctx context.Context, id uuid.UUID) (bool, error) {
-	row := q.db.QueryRow(ctx, sessionStillOpen, id)
-	var column_1 bool
-	err := row.Scan(&column_1)
-	return column_1, err
-}
-
 const setAdminPassword = `-- name: SetAdminPassword :one
 UPDATE admin_users SET password_hash = $1, password_version = password_version + 1
 WHERE id = $2

@@ -444,9 +444,6 @@ type Querier interface {
 	ServerNameTaken(ctx context.Context, name string) (bool, error)
 	// ServerNamesTaken returns which of the given server names exist.
 	ServerNamesTaken(ctx context.Context, names []string) ([]string, error)
-	// SessionStillOpen re-checks a long-lived request's session (the activity
-	// stream, every 60 s): open, unexpired, its user active.
-	SessionStillOpen(ctx context.Context, id uuid.UUID) (bool, error)
 	// SetAdminPassword stores a new hash and bumps password_version, which
 	// invalidates every access token of the user.
 	SetAdminPassword(ctx context.Context, arg SetAdminPasswordParams) (int32, error)

@@ -129,9 +129,3 @@ UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL;
 
 -- name: DeleteRetiredSigningKeys :execrows
 DELETE FROM signing_keys WHERE retired_at < now() - interval '8 days';
-
--- name: SessionStillOpen :one
--- SessionStillOpen re-checks a long-lived request's session (the activity
--- stream, every 60 s): open, unexpired, its user active.
-SELECT count(*) > 0 FROM admin_sessions s JOIN admin_users u ON u.id = s.user_id
-WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.is_active;

@@ -24,7 +24,7 @@ import (
 // stream GET /activity/stream (backend.md §8.2, §14.1, §14.2).
 func (h *handlers) registerActivity(v1 *echo.Group) {
 	v1.GET("/activity", h.listActivity, h.authenticate)
-	v1.GET("/activity/stream", h.activityStream, h.authenticate)
+	v1.GET("/activity/stream", h.activityStream, h.authenticateStream)
 	v1.GET("/activity/:id", h.getActivity, h.authenticate)
 }
 

@@ -50,8 +50,8 @@ func TestBE87_ActivitySearchIsLiteral(t *testing.T) {
 func TestActivityListFiltersAndPages(t *testing.T) {
 	t.Parallel()
 	b := newBackend(t)
-	b.setup(t) // writes the auth.setup audit row
-	tok := b.login(t)
+	b.setup(t)        // writes the auth.setup audit row
+	tok := b.login(t) // writes the auth.login audit row
 	activityRows(t, b, [2]string{"by the local LLM", "llm:local"}, [2]string{"by a remote LLM", "llm:ada@example.com"},
 		[2]string{"by the system", "system"}, [2]string{"by policy", "policy"})
 	count := func(query string) int {
@@ -63,8 +63,8 @@ func TestActivityListFiltersAndPages(t *testing.T) {
 		return len(r.body["items"].([]any))
 	}
 	for query, want := range map[string]int{
-		"actor_kind=admin": 1, "actor_kind=llm_local": 1, "actor_kind=llm_remote": 1, "actor_kind=system": 2,
-		"category=audit": 5, "category=security": 0, "action=auth.setup": 1,
+		"actor_kind=admin": 2, "actor_kind=llm_local": 1, "actor_kind=llm_remote": 1, "actor_kind=system": 2,
+		"category=audit": 6, "category=security": 0, "action=auth.setup": 1, "action=auth.login": 1,
 	} {
 		if got := count(query); got != want {
 			t.Errorf("%s: %d rows, want %d", query, got, want)
@@ -87,8 +87,8 @@ func TestActivityListFiltersAndPages(t *testing.T) {
 		}
 		cursor = next
 	}
-	if len(seen) != 5 || !sort.SliceIsSorted(seen, func(i, j int) bool { return seen[i] > seen[j] }) {
-		t.Errorf("pages gave seqs %v, want 5 distinct, newest first", seen)
+	if len(seen) != 6 || !sort.SliceIsSorted(seen, func(i, j int) bool { return seen[i] > seen[j] }) {
+		t.Errorf("pages gave seqs %v, want 6 distinct, newest first", seen)
 	}
 	r := b.call(t, http.MethodGet, "/api/v1/activity?limit=1", nil, bearer(tok)...)
 	first := r.body["items"].([]any)[0].(map[string]any)

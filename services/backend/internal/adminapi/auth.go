@@ -254,8 +254,22 @@ func (h *handlers) endAllSessions(c *echo.Context) error {
 // else the session cookie, and then every mutation must come from our own
 // origin and carry the session's CSRF token.
 func (h *handlers) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
+	return h.authenticateAs(next, false)
+}
+
+// authenticateStream is authenticate for an event stream, which is not use
+// of a cookie session (backend.md §7.5: it does not extend the idle timeout).
+func (h *handlers) authenticateStream(next echo.HandlerFunc) echo.HandlerFunc {
+	return h.authenticateAs(next, true)
+}
+
+func (h *handlers) authenticateAs(next echo.HandlerFunc, stream bool) echo.HandlerFunc {
 	return func(c *echo.Context) error {
 		r := c.Request()
+		use := auth.Active
+		if stream || r.Header.Get(proto.HeaderBackgroundRefresh) == "1" {
+			use = auth.Passive
+		}
 		var p auth.Principal
 		var err error
 		if authz := r.Header.Get("Authorization"); authz != "" {
@@ -265,7 +279,7 @@ func (h *handlers) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 			p, err = h.d.Auth.AuthenticateBearer(r.Context(), token)
 		} else if cookie := h.sessionCookie(r); cookie != "" {
-			p, err = h.d.Auth.AuthenticateCookie(r.Context(), cookie)
+			p, err = h.d.Auth.AuthenticateCookie(r.Context(), cookie, use)
 			if err == nil && isMutation(r.Method) && (!h.sameOrigin(r) || !p.CheckCSRF(r.Header.Get(csrfHeader))) {
 				h.d.Auth.CountCSRFRejection()
 				return fail(http.StatusForbidden, proto.CodeCSRFFailed,

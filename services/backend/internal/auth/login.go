@@ -146,8 +146,17 @@ func (s *Service) login(ctx context.Context, in LoginInput) (Login, error) {
 				return err
 			}
 		}
-		out, err = s.openSession(ctx, q, u, in)
-		return err
+		if out, err = s.openSession(ctx, q, u, in); err != nil {
+			return err
+		}
+		// The sign-in is an audit row of its own (backend.md §14.1, object
+		// auth), so the audit view answers "who signed in when" next to
+		// what they did (admin-ui.md UI-41).
+		return activity.Write(ctx, q, activity.Entry{
+			Category: activity.Audit, Action: "auth.login", Actor: "admin:" + u.Username,
+			Message: u.Username + " signed in.", RequestID: in.RequestID,
+			Details: map[string]any{"client": in.Mode},
+		})
 	})
 	return out, err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mcpbox/mcpbox/db"
 	"github.com/mcpbox/mcpbox/db/dbq"
 	"github.com/mcpbox/mcpbox/services/backend/internal/accesstoken"
 	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
@@ -108,19 +109,41 @@ func (s *Service) AuthenticateBearer(ctx context.Context, token string) (Princip
 	return Principal{UserID: sess.UserID, Username: sess.Username, SessionID: sess.SessionID, Client: ClientToken}, nil
 }
 
+// Use says whether a request counts as use of its cookie session
+// (admin-ui.md §4, backend.md §7.5): an event stream and a background
+// refresh (X-Background-Refresh: 1) do not extend the idle timeout, so a
+// tab left open on a live page still signs out after MCPBOX_SESSION_IDLE.
+type Use bool
+
+const (
+	// Active requests slide the idle timeout.
+	Active Use = true
+	// Passive requests are authenticated but leave last_used_at alone.
+	Passive Use = false
+)
+
+// touchEvery is how often at most last_used_at is written: a page load
+// fans out into several requests, one write a minute is enough for a
+// 30-minute timeout.
+const touchEvery = time.Minute
+
 // AuthenticateCookie checks a session cookie: the session is open, unexpired
-// and used within MCPBOX_SESSION_IDLE; each use slides the idle timeout.
-func (s *Service) AuthenticateCookie(ctx context.Context, cookie string) (Principal, error) {
+// and used within MCPBOX_SESSION_IDLE; an Active use slides the idle
+// timeout (writing last_used_at at most once a minute).
+func (s *Service) AuthenticateCookie(ctx context.Context, cookie string, use Use) (Principal, error) {
 	sess, err := s.store.AuthenticateCookie(ctx, digest(cookie))
 	if err != nil {
 		return Principal{}, mapNotFound(err, ErrUnauthenticated)
 	}
-	if s.opt.Now().Sub(sess.LastUsedAt) > s.opt.SessionIdle {
+	idle := s.opt.Now().Sub(sess.LastUsedAt)
+	if idle > s.opt.SessionIdle {
 		_, err := s.store.RevokeSession(ctx, dbq.RevokeSessionParams{ID: sess.SessionID, Reason: reasonEnded})
 		return Principal{}, errors.Join(ErrUnauthenticated, err)
 	}
-	if err := s.store.TouchSession(ctx, sess.SessionID); err != nil {
-		return Principal{}, err
+	if use == Active && idle >= touchEvery {
+		if err := s.store.TouchSession(ctx, sess.SessionID); err != nil {
+			return Principal{}, err
+		}
 	}
 	return Principal{
 		UserID: sess.UserID, Username: sess.Username, SessionID: sess.SessionID, Client: ClientCookie,
@@ -256,7 +279,16 @@ func (s *Service) EndAllSessions(ctx context.Context, p Principal, requestID str
 }
 
 // StillOpen re-checks the principal's session for a long-lived request:
-// open, unexpired, its user active (the activity stream, every 60 s).
+// open, unexpired, its user active, and for a cookie session used within
+// MCPBOX_SESSION_IDLE (a stream is not use, so an idle tab's stream ends
+// with its session).
 func (s *Service) StillOpen(ctx context.Context, p Principal) (bool, error) {
-	return s.store.SessionStillOpen(ctx, p.SessionID)
+	sess, err := s.store.AuthenticateSession(ctx, p.SessionID)
+	switch {
+	case errors.Is(err, db.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return p.Client != ClientCookie || s.opt.Now().Sub(sess.LastUsedAt) <= s.opt.SessionIdle, nil
 }
