@@ -18,21 +18,26 @@ import (
 //   - Each section of /servers/{id} is its own URL (?tab=); every section
 //     mutation answers, for htmx, the page's main content (header counts and
 //     the section together) with a toast, else 303 to the section.
-//   - Form dialogs (Add secret, Set value, Delete server) are native
-//     <dialog>s opened by invoker buttons (command="show-modal"), so no
-//     script of this area is needed; confirmations use app.js's
-//     data-confirm dialogs.
+//   - Form dialogs (Add secret, Set value, Delete server, Add source) are
+//     native <dialog>s opened by app.js from a button with
+//     data-dialog-open="<dialog id>" (showModal, first field focused, Tab
+//     kept inside, Escape, backdrop and [data-dialog-cancel] close it,
+//     focus back on the opener); the Delete server dialog's typed name
+//     carries data-confirm-match, so its submit stays disabled until the
+//     exact name is typed. Confirmations are app.js's data-confirm dialogs,
+//     all from the shared "dialog-confirm" template (confirmDialog).
+//   - Rule errors of the services become field errors through one helper
+//     (formProblems.addRules).
 //   - Start is refused (409, shown in the card) while no tool of a stopped
 //     server is approved and enabled, as the disabled button says; Delete
 //     server is refused (409) while the server runs and (422, field
 //     confirm_name) unless the exact name is typed.
-//   - External sources and /oauth/callback are not built yet: the Sources
-//     section and the callback answer 501.
+//   - External sources and the OAuth callback are in area_sources.go.
 func (h *handler) serversRoutes() []Route {
 	post := func(pattern string, fn handlerFunc, twins ...string) Route {
 		return Route{Method: http.MethodPost, Pattern: pattern, Access: Session, h: fn, Twins: twins}
 	}
-	return []Route{
+	rs := []Route{
 		{Method: http.MethodGet, Pattern: "/servers", Access: Session, h: h.serversList},
 		{Method: http.MethodGet, Pattern: "/servers/{id}", Access: Session, h: h.serverDetailPage},
 		post("/servers/{id}/start", h.serverStart, "POST /api/v1/servers/{id}/start"),
@@ -49,8 +54,8 @@ func (h *handler) serversRoutes() []Route {
 		post("/servers/{id}/hosts/{req}/remove", h.serverHostRemove,
 			"POST /api/v1/network-requests/{id}/revoke", "DELETE /api/v1/network-requests/{id}"),
 		post("/servers/{id}/packages/{req}/revoke", h.serverPackageRevoke, "POST /api/v1/package-requests/{id}/revoke"),
-		h.notBuiltRoute("/oauth/callback", "Authentication of an external source", ""),
 	}
+	return append(rs, h.sourcesRoutes()...)
 }
 
 // serversFuncs are the area's template functions (merged into every page's set).

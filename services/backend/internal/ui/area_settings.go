@@ -31,10 +31,19 @@ import (
 //   - The import posts the file (multipart) with mode=dry_run or
 //     mode=apply; the dry run's answer fills the Import confirmation and
 //     enables Import through out-of-band swaps, so the file stays chosen.
-//     Imports never restore approvals (restore_approvals=false). The
-//     progress bar is indeterminate while the request runs (app.js does
-//     not yet follow a request's progress events); the handler publishes
-//     them for the session, as the API does.
+//     Imports never restore approvals (restore_approvals=false). A
+//     problem of the file (invalid JSON, signature, format) is the file
+//     field's error, swapped out of band with the field (which clears the
+//     choice); a sandbox failure is the form's.
+//   - Progress: the import form carries data-long-action and
+//     data-progress="settings-import-progress", a hidden container with a
+//     labelled <progress>, a [data-progress-text] and
+//     data-progress-unit="tools". app.js sends each request with a fresh
+//     X-Request-Id (the handler's st.reqID), shows the container, keeps the
+//     bar indeterminate until a progress event carries that id, then
+//     follows done/total ("12 of 40 tools"), and hides it when the request
+//     ends. The handler publishes the events for the session, as the API
+//     does (progressReporter).
 func (h *handler) settingsRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Pattern: "/settings", Access: Session, h: h.settingsShow},

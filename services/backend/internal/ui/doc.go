@@ -81,11 +81,32 @@
 //     server's message, {n} = length), data-length, data-match,
 //     data-differs; #error-summary (role=alert, tabindex=-1, links to the
 //     fields) takes focus unless a control carries data-autofocus; submit
-//     buttons carry data-busy-label.
+//     buttons carry data-busy-label. A field the admin typed in is checked
+//     again when focus leaves it (except on the way to its submit button),
+//     and a field showing an error when it changes.
+//   - Dialogs: native <dialog>, opened modal by <button type="button"
+//     data-dialog-open="<dialog id>">; first focus is [data-autofocus], else
+//     [data-dialog-focus], else the first field, else [data-dialog-cancel].
+//     A form inside closes its dialog when its htmx request answers 2xx; a
+//     dialog the server renders open (its form failed) is made modal.
 //   - Confirmation: data-confirm="<dialog id>" on a control, or
 //     data-confirm-from="<selector>" on a form naming the control whose
 //     data-confirm applies; dialogs carry [data-dialog-cancel] and
-//     [data-dialog-confirm] ([data-dialog-focus] overrides first focus).
+//     [data-dialog-confirm]. data-confirm-match="<text>" on a field keeps
+//     its dialog's [data-dialog-confirm] (or its form's submit button)
+//     disabled until the field holds exactly that text.
+//   - Long actions (§6): data-long-action on an htmx element sends a fresh
+//     X-Request-Id with each request; its busy button reads "<busy label>
+//     <n> s". data-progress="<container id>" names a hidden container
+//     holding a labelled <progress> and a [data-progress-text]: shown while
+//     the request runs, indeterminate until the first progress event with
+//     that request id, then "<done> of <total> <data-progress-unit, default
+//     items>"; events of other requests change nothing.
+//   - Live refreshes (X-Background-Refresh) never mark a button busy; one
+//     whose target holds keyboard focus (:focus-visible) on an element the
+//     new content lacks (htmx focuses an element with the same id again)
+//     or inside a dialog is not swapped but repeated once focus has left
+//     the target (or after the next swap settles).
 //   - Toasts: HX-Trigger {"mcpbox:toast": {level, message, request_id}}.
 //   - Clipboard: data-copy="text" or data-copy-target="<id>"; local time:
 //     <time datetime> (data-format="relative" for "5 min ago").

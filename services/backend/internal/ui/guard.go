@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/services/backend/internal/auth"
 )
@@ -67,7 +68,7 @@ func (h *handler) guard(rt Route) http.Handler {
 				return
 			}
 		}
-		if err := h.loadSession(w, r, st); err != nil {
+		if err := h.loadSession(w, r, st, useOf(r, rt)); err != nil {
 			h.serverError(w, r, st, err)
 			return
 		}
@@ -138,16 +139,25 @@ func (h *handler) versionOf(r *http.Request) string {
 	return st.Version
 }
 
+// useOf says whether a request is use of its session (admin-ui.md §4): the
+// event stream and the refreshes app.js marks X-Background-Refresh are not.
+func useOf(r *http.Request, rt Route) auth.Use {
+	if rt.Access == Stream || r.Header.Get(proto.HeaderBackgroundRefresh) == "1" {
+		return auth.Passive
+	}
+	return auth.Active
+}
+
 // loadSession reads the session cookie: a session that is open and whose
 // CSRF token the browser holds (the mcpbox_csrf cookie, set at the UI's
 // login) signs the request in. A session opened elsewhere (the API's cookie
 // login) has no CSRF cookie here and counts as signed out.
-func (h *handler) loadSession(w http.ResponseWriter, r *http.Request, st *state) error {
+func (h *handler) loadSession(w http.ResponseWriter, r *http.Request, st *state, use auth.Use) error {
 	cookie := h.cookie(r, sessionCookie)
 	if cookie == "" {
 		return nil
 	}
-	p, err := h.d.Auth.AuthenticateCookie(r.Context(), cookie)
+	p, err := h.d.Auth.AuthenticateCookie(r.Context(), cookie, use)
 	switch {
 	case errors.Is(err, auth.ErrUnauthenticated):
 		st.expired = true

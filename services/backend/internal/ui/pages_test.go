@@ -24,11 +24,11 @@ var signedInPages = []struct {
 	{"/settings", "Settings", "settings", http.StatusOK},
 	{"/servers/7f9619ff-8b86-d011-b42d-00c04fc964ff", "Page not found", "", http.StatusNotFound},
 	{"/tools/7f9619ff-8b86-d011-b42d-00c04fc964ff", "Page not found", "", http.StatusNotFound},
-	{"/oauth/callback?state=x&code=y", "Authentication of an external source", "", http.StatusNotImplemented},
+	{"/oauth/callback?state=x&code=y", "The sign-in did not complete", "", http.StatusBadRequest},
 }
 
 // Every page the UI renders today, in each state (empty, with errors,
-// refusals, not built), full and as an htmx fragment, passes the checks of
+// refusals), full and as an htmx fragment, passes the checks of
 // admin-ui.md §13 and carries the §4 headers.
 //
 // UI-7 (below the browser): every HTML response carries the §4 CSP and no
@@ -84,18 +84,12 @@ func TestUI7_EveryPageSafeAndAccessible(t *testing.T) {
 	wantStatus(t, "setup step 2 again", p, http.StatusConflict)
 	checkHTML(t, "setup step 2 again", p, true)
 
-	// The main pages (not built yet: 501 with the shell) and their
-	// fragments.
+	// The main pages and their fragments.
 	titles := map[string]bool{}
 	for _, pg := range signedInPages {
 		p := br.get(t, pg.path)
 		wantStatus(t, pg.path, p, pg.status)
 		checkHTML(t, pg.path, p, true)
-		if pg.status == http.StatusNotImplemented {
-			if got := p.text("main"); !strings.Contains(got, pg.title) || !strings.Contains(got, "not built yet") {
-				t.Errorf("%s: main reads %q", pg.path, got)
-			}
-		}
 		title := textOf(find(p.doc, func(n *html.Node) bool { return n.Data == "title" }))
 		if title != pg.title+" · MCPbox" || (pg.status == http.StatusOK && titles[title]) {
 			t.Errorf("%s: title %q (distinct titles so far: %v)", pg.path, title, titles)

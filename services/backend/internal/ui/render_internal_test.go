@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -316,5 +318,33 @@ func TestASCIIJSON(t *testing.T) {
 	out := asciiJSON(in)
 	if out != `{"m":"Offline \u2014 retrying\u2026 \ud83d\ude42"}` {
 		t.Errorf("asciiJSON = %s", out)
+	}
+}
+
+// An answer carrying a toast and the last progress report holds both in
+// one HX-Trigger header, non-ASCII escaped.
+func TestTriggerMergesEvents(t *testing.T) {
+	t.Parallel()
+	rec := httptest.NewRecorder()
+	toast(rec, "info", "Import finished — 40 tools.", "")
+	trigger(rec, "mcpbox:progress", progressEvent{RequestID: "r-1", Operation: "import", Done: 40, Total: 40})
+	raw := rec.Header().Get("HX-Trigger")
+	for _, r := range raw {
+		if r >= utf8.RuneSelf {
+			t.Fatalf("HX-Trigger is not ASCII: %q", raw)
+		}
+	}
+	var got struct {
+		Toast    map[string]string `json:"mcpbox:toast"`
+		Progress progressEvent     `json:"mcpbox:progress"`
+	}
+	if err := json.Unmarshal([]byte(raw), &got); err != nil {
+		t.Fatalf("HX-Trigger %q: %v", raw, err)
+	}
+	if got.Toast["message"] != "Import finished — 40 tools." || got.Toast["level"] != "info" {
+		t.Errorf("toast %v", got.Toast)
+	}
+	if got.Progress != (progressEvent{RequestID: "r-1", Operation: "import", Done: 40, Total: 40}) {
+		t.Errorf("progress %+v", got.Progress)
 	}
 }

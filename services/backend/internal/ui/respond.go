@@ -124,12 +124,25 @@ func (h *handler) errorResponse(w http.ResponseWriter, r *http.Request, st *stat
 // toast asks app.js, through HX-Trigger, to show a toast: level info
 // (polite status region) or error (alert region).
 func toast(w http.ResponseWriter, level, msg, requestID string) {
-	body := map[string]map[string]string{"mcpbox:toast": {"level": level, "message": msg}}
+	detail := map[string]string{"level": level, "message": msg}
 	if requestID != "" {
-		body["mcpbox:toast"]["request_id"] = requestID
+		detail["request_id"] = requestID
 	}
-	raw, _ := json.Marshal(body) //nolint:errchkjson // a map of strings always encodes
-	w.Header().Set("HX-Trigger", asciiJSON(string(raw)))
+	trigger(w, "mcpbox:toast", detail)
+}
+
+// trigger adds an event to the response's HX-Trigger header, next to the
+// ones already there; htmx dispatches each on the requesting element
+// (bubbling to <body>) before it swaps the answer in.
+func trigger(w http.ResponseWriter, name string, detail any) {
+	events := map[string]json.RawMessage{}
+	if prev := w.Header().Get("HX-Trigger"); prev != "" {
+		_ = json.Unmarshal([]byte(prev), &events) // always ours, written below
+	}
+	raw, _ := json.Marshal(detail) //nolint:errchkjson // plain maps and structs of strings and ints
+	events[name] = raw
+	all, _ := json.Marshal(events) //nolint:errchkjson // raw messages that encoded above
+	w.Header().Set("HX-Trigger", asciiJSON(string(all)))
 }
 
 // asciiJSON escapes every non-ASCII character of a JSON text as \uXXXX,
@@ -149,15 +162,4 @@ func asciiJSON(s string) string {
 		fmt.Fprintf(&b, `\u%04x`, r)
 	}
 	return b.String()
-}
-
-// notBuiltPage is the data of the not-built notice.
-type notBuiltPage struct{ Heading string }
-
-// notBuilt renders a page that is not built yet: the shell with its h1
-// and an honest notice, status 501.
-func (h *handler) notBuilt(w http.ResponseWriter, r *http.Request, st *state, title, nav string) error {
-	return h.render(w, r, st, page{
-		Status: http.StatusNotImplemented, Name: "notbuilt", Title: title, Nav: nav, Data: notBuiltPage{Heading: title},
-	})
 }

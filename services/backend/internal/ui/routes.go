@@ -160,13 +160,6 @@ func (h *handler) routes() []Route {
 	return rs
 }
 
-// notBuiltRoute is the honest 501 page of a page not built yet.
-func (h *handler) notBuiltRoute(pattern, title, nav string) Route {
-	return Route{Method: http.MethodGet, Pattern: pattern, Access: Session, h: func(w http.ResponseWriter, r *http.Request, st *state) error {
-		return h.notBuilt(w, r, st, title, nav)
-	}}
-}
-
 // Table returns the UI's route table (method, pattern, access, twins)
 // without handlers, for tests and documentation.
 func Table() []Route {

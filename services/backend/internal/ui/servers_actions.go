@@ -193,17 +193,8 @@ func (h *handler) serverSecretCreate(w http.ResponseWriter, r *http.Request, st 
 	switch {
 	case errors.As(err, &exists):
 		f.Problems.add(&f.Key, "secret-key", "This server already has a secret named "+exists.Name+".")
-	case len(proto.FieldErrors(err)) > 0:
-		for _, fe := range proto.FieldErrors(err) {
-			switch fe.Field {
-			case "name":
-				f.Problems.add(&f.Key, "secret-key", "Key "+fe.Message)
-			case "description":
-				f.Problems.add(&f.Description, "secret-description", "Description "+fe.Message)
-			default:
-				f.Problems.Problem = fe.Message
-			}
-		}
+	case f.Problems.addRules(err, control{"name", "secret-key", "Key", &f.Key},
+		control{"description", "secret-description", "Description", &f.Description}):
 	default:
 		return h.sectionError(w, r, st, id, "secrets", err)
 	}
@@ -236,11 +227,11 @@ func (h *handler) serverSecretSet(w http.ResponseWriter, r *http.Request, st *st
 	if err == nil {
 		return h.sectionDone(w, r, st, id, "secrets", "Value of "+sec.Name+" saved.")
 	}
-	fes := proto.FieldErrors(err)
-	if len(fes) == 0 {
+	var refused field
+	if !(&formProblems{}).addRules(err, control{"", "secret-value-" + name, "Value", &refused}) {
 		return h.sectionError(w, r, st, id, "secrets", err)
 	}
-	f := serverValueForm{CSRF: st.csrf, ServerID: id, Name: name, Key: name, Open: true, Error: "Value " + fes[0].Message}
+	f := serverValueForm{CSRF: st.csrf, ServerID: id, Name: name, Key: name, Open: true, Error: refused.Error}
 	if st.htmx {
 		return h.render(w, r, st, page{
 			Status: http.StatusUnprocessableEntity, Name: "servers_detail", Title: "Set value",
@@ -307,9 +298,7 @@ func (h *handler) serverHostAdd(w http.ResponseWriter, r *http.Request, st *stat
 	if msg, ok := conflictOf(err); ok {
 		status = http.StatusConflict
 		f.Problems.add(&f.Host, "host-add", msg)
-	} else if fes := proto.FieldErrors(err); len(fes) > 0 {
-		f.Problems.add(&f.Host, "host-add", "Host "+fes[0].Message)
-	} else {
+	} else if !f.Problems.addRules(err, control{"", "host-add", "Host", &f.Host}) {
 		return h.sectionError(w, r, st, id, "hosts", err)
 	}
 	return h.sectionFail(w, r, st, id, "hosts", status, func(d *serverDetail) { d.AddHost = f })
@@ -409,17 +398,8 @@ func (h *handler) serverSettings(w http.ResponseWriter, r *http.Request, st *sta
 	case errors.As(err, &taken):
 		status = http.StatusConflict
 		f.Problems.add(&f.Name, "server-name", "A server named "+taken.Name+" already exists; pick another name.")
-	case len(proto.FieldErrors(err)) > 0:
-		for _, fe := range proto.FieldErrors(err) {
-			switch fe.Field {
-			case "name":
-				f.Problems.add(&f.Name, "server-name", "Name "+fe.Message)
-			case "description":
-				f.Problems.add(&f.Description, "server-description", "Description "+fe.Message)
-			default:
-				f.Problems.Problem = fe.Message
-			}
-		}
+	case f.Problems.addRules(err, control{"name", "server-name", "Name", &f.Name},
+		control{"description", "server-description", "Description", &f.Description}):
 	default:
 		return err
 	}

@@ -59,8 +59,15 @@ type serverDetail struct {
 	Secrets  []serverSecretRow
 	Hosts    []serverHostRow
 	Packages []serverPackageRow
+	Sources  []sourceRow
+
+	// Discovery is the answer of a discovery (the tools to import);
+	// SignedIn the notice of a completed OAuth sign-in.
+	Discovery *sourceDiscovery
+	SignedIn  string
 
 	AddSecret serverSecretForm
+	AddSource sourceForm
 	AddHost   serverHostForm
 	Settings  serverSettingsForm
 	Delete    serverDeleteForm
@@ -83,7 +90,7 @@ type serverToolRow struct {
 	Versions    string // "v4 serving, v5 pending"
 	ToggleNote  string // why the toggle is disabled
 	LastCall    *time.Time
-	ConfirmID   string
+	Confirm     confirmDialog
 	ToggleLabel string
 }
 
@@ -93,6 +100,8 @@ type serverSecretRow struct {
 	UsedBy   []string
 	Key      string // the id-safe form of the name
 	SetValue serverValueForm
+	// Clear and Delete confirm Clear value and Delete.
+	Clear, Delete confirmDialog
 }
 
 // serverValueForm is the Set value / Replace value dialog of one secret.
@@ -121,12 +130,12 @@ type serverSecretForm struct {
 
 // serverHostRow is one approved host of the Allowed hosts section.
 type serverHostRow struct {
-	R         approvals.Request
-	Target    string
-	Port      string
-	Source    string
-	UsedBy    []string
-	ConfirmID string
+	R       approvals.Request
+	Target  string
+	Port    string
+	Source  string
+	UsedBy  []string
+	Confirm confirmDialog
 }
 
 // serverHostForm is the inline Add host form.
@@ -137,8 +146,8 @@ type serverHostForm struct {
 
 // serverPackageRow is one approved package of the Packages section.
 type serverPackageRow struct {
-	R         approvals.Request
-	ConfirmID string
+	R       approvals.Request
+	Confirm confirmDialog
 }
 
 // serverSettingsForm is the Settings section's name and description form.
@@ -166,7 +175,7 @@ func (h *handler) serverDetailPage(w http.ResponseWriter, r *http.Request, st *s
 
 // serverDetailRender builds the page of one section and renders it;
 // adjust (may be nil) sets form state and problems. It answers 404 for an
-// unknown server and 501 for the sections not built yet.
+// unknown server.
 func (h *handler) serverDetailRender(w http.ResponseWriter, r *http.Request, st *state, id uuid.UUID, tab string, status int,
 	adjust func(*serverDetail),
 ) error {
@@ -178,9 +187,6 @@ func (h *handler) serverDetailRender(w http.ResponseWriter, r *http.Request, st 
 	}
 	if adjust != nil {
 		adjust(&d)
-	}
-	if d.Tab == "sources" && status == http.StatusOK {
-		status = http.StatusNotImplemented
 	}
 	return h.render(w, r, st, page{
 		Status: status, Name: "servers_detail", Title: d.S.Name + " · " + d.TabName, Nav: navServers, Data: d,
@@ -275,6 +281,15 @@ func (h *handler) serverDetailData(r *http.Request, st *state, id uuid.UUID, tab
 					row.UsedBy = append(row.UsedBy, s.Name+"__"+t.Name)
 				}
 			}
+			users := confirmDialog{
+				ListIntro: "These tools name it in their manifests and will fail until a value is set:",
+				Affected:  row.UsedBy, None: "No tool names it in its manifest.",
+			}
+			row.Clear, row.Delete = users, users
+			row.Clear.ID, row.Clear.Title, row.Clear.Verb = "confirm-clear-"+row.Key, "Clear the value of "+sec.Name+"?", "Clear value"
+			row.Clear.Say = []string{"The key stays; its value is erased and cannot be recovered."}
+			row.Delete.ID, row.Delete.Title, row.Delete.Verb = "confirm-delete-"+row.Key, "Delete secret "+sec.Name+"?", "Delete secret"
+			row.Delete.Say = []string{"The key and its value are deleted. This cannot be undone."}
 			d.Secrets = append(d.Secrets, row)
 		}
 	case "hosts", "packages":
@@ -290,10 +305,18 @@ func (h *handler) serverDetailData(r *http.Request, st *state, id uuid.UUID, tab
 		next = rp.NextCursor
 		for _, req := range rp.Items {
 			if kind == approvals.KindPackage {
-				d.Packages = append(d.Packages, serverPackageRow{R: req, ConfirmID: "confirm-revoke-" + req.ID.String()})
+				d.Packages = append(d.Packages, serverPackageRow{R: req, Confirm: confirmDialog{
+					ID: "confirm-revoke-" + req.ID.String(), Title: "Revoke package " + req.Package + "?", Verb: "Revoke package",
+					Say: []string{"Package approvals are global: every server loses " + req.Package +
+						", and the approval of each tool that imports it is revoked."},
+				}})
 				continue
 			}
 			d.Hosts = append(d.Hosts, hostRow(s, req, all.Items))
+		}
+	case "sources":
+		if next, err = h.sourcesSection(r, st, &d, all.Items, cursor); err != nil {
+			return serverDetail{}, err
 		}
 	case "settings":
 		sp, err := h.d.Secrets.List(ctx, id, serversCountLimit, "")
@@ -324,7 +347,12 @@ func pageErr(err error) error {
 
 // toolRow is a tool of the Tools section, with its last call.
 func (h *handler) toolRow(r *http.Request, s servers.Server, t tools.Tool) (serverToolRow, error) {
-	row := serverToolRow{T: t, Exposed: s.Name + "__" + t.Name, ConfirmID: "confirm-tool-delete-" + t.ID.String()}
+	row := serverToolRow{T: t, Exposed: s.Name + "__" + t.Name}
+	row.Confirm = confirmDialog{
+		ID: "confirm-tool-delete-" + t.ID.String(), Title: "Delete tool " + row.Exposed + "?", Verb: "Delete tool",
+		Say: []string{"The tool and all its versions are deleted and clients can no longer call it. " +
+			"Its history stays in the audit log. This cannot be undone."},
+	}
 	row.Status = map[proto.ReviewStatus]string{
 		proto.ReviewDraft: "Draft", proto.ReviewPendingReview: "Pending review", proto.ReviewApproved: "Approved",
 		proto.ReviewRejected: "Rejected",
@@ -350,7 +378,7 @@ func (h *handler) toolRow(r *http.Request, s servers.Server, t tools.Tool) (serv
 // hostRow is an approved network request with the tools whose manifests
 // name its host.
 func hostRow(s servers.Server, req approvals.Request, all []tools.Tool) serverHostRow {
-	row := serverHostRow{R: req, Target: req.Host, Port: "any", Source: "Added by admin", ConfirmID: "confirm-host-remove-" + req.ID.String()}
+	row := serverHostRow{R: req, Target: req.Host, Port: "any", Source: "Added by admin"}
 	if req.Port != nil {
 		row.Port = strconv.Itoa(*req.Port)
 		row.Target = req.Host + ":" + row.Port
@@ -366,6 +394,12 @@ func hostRow(s servers.Server, req approvals.Request, all []tools.Tool) serverHo
 				break
 			}
 		}
+	}
+	row.Confirm = confirmDialog{
+		ID: "confirm-host-remove-" + req.ID.String(), Title: "Remove host " + row.Target + "?", Verb: "Remove host",
+		Say:       []string{"The grant is revoked and deleted; tools of this server can no longer reach " + row.Target + "."},
+		ListIntro: "These tools name the host; the approval of each that needs it is revoked:",
+		Affected:  row.UsedBy, None: "No tool names this host.",
 	}
 	return row
 }

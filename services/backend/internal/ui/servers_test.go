@@ -13,16 +13,16 @@ import (
 
 // serversPage GETs path as a page and as an htmx fragment and checks both
 // (U7, U5, labels, headers).
-func serversPage(t *testing.T, br *browser, path string, status int) page {
+func serversPage(t *testing.T, br *browser, path string) page {
 	t.Helper()
 	full := br.get(t, path)
-	wantStatus(t, path, full, status)
+	wantStatus(t, path, full, http.StatusOK)
 	checkHTML(t, path, full, true)
 	if !isFullPage(full) {
 		t.Errorf("%s: not a full page without HX-Request", path)
 	}
 	frag := br.get(t, path, "HX-Request", "true")
-	wantStatus(t, path+" (htmx)", frag, status)
+	wantStatus(t, path+" (htmx)", frag, http.StatusOK)
 	checkHTML(t, path+" (htmx)", frag, false)
 	if isFullPage(frag) {
 		t.Errorf("%s: a full page for htmx", path)
@@ -43,14 +43,14 @@ func TestUI18_ServersListEmptySearchAndNoMatch(t *testing.T) {
 	br := b.browser(t, "192.0.2.80")
 	br.setup(t, "strict")
 
-	empty := serversPage(t, br, "/servers", http.StatusOK)
+	empty := serversPage(t, br, "/servers")
 	if !strings.Contains(empty.text("servers-empty"), "No servers yet") || !strings.Contains(empty.text("servers-empty"), "mcpbox_create_server") {
 		t.Errorf("empty state: %q", empty.text("servers-empty"))
 	}
 	for _, n := range []string{"alpha", "beta", "gamma", "delta", "epsilon"} {
 		b.seed(t, n, false, false)
 	}
-	all := serversPage(t, br, "/servers", http.StatusOK)
+	all := serversPage(t, br, "/servers")
 	if got := len(findAll(all.doc, func(n *html.Node) bool { return n.Data == "article" })); got != 5 {
 		t.Errorf("%d cards, want 5", got)
 	}
@@ -59,7 +59,7 @@ func TestUI18_ServersListEmptySearchAndNoMatch(t *testing.T) {
 		!strings.Contains(textOf(c), "0 total, 0 approved, 0 pending") {
 		t.Errorf("beta card: %q", textOf(c))
 	}
-	narrowed := serversPage(t, br, "/servers?q=gam", http.StatusOK)
+	narrowed := serversPage(t, br, "/servers?q=gam")
 	cards := findAll(narrowed.doc, func(n *html.Node) bool { return n.Data == "article" })
 	if len(cards) != 1 || cardOf(narrowed, "gamma") == nil {
 		t.Errorf("q=gam: %d cards", len(cards))
@@ -71,14 +71,14 @@ func TestUI18_ServersListEmptySearchAndNoMatch(t *testing.T) {
 	if p := br.get(t, "/servers?q=the+delta"); cardOf(p, "delta") == nil {
 		t.Error("search by description found nothing")
 	}
-	none := serversPage(t, br, "/servers?q=zzzz-nonsense", http.StatusOK)
+	none := serversPage(t, br, "/servers?q=zzzz-nonsense")
 	if got := none.text("servers-no-match"); !strings.Contains(got, "No servers match “zzzz-nonsense”") {
 		t.Errorf("no match: %q", got)
 	}
 	if clear := none.byID("servers-clear"); clear == nil || attr(clear, "href") != "/servers" {
 		t.Error("no Clear link")
 	}
-	running := serversPage(t, br, "/servers?status=running", http.StatusOK)
+	running := serversPage(t, br, "/servers?status=running")
 	if running.byID("servers-no-match") == nil {
 		t.Error("status=running lists stopped servers")
 	}
@@ -151,8 +151,8 @@ func TestUI20_ServerSectionsAreURLs(t *testing.T) {
 	br := b.browser(t, "192.0.2.83")
 	br.setup(t, "strict")
 	id, _ := b.seed(t, "weather", true, true)
-	for _, tab := range []string{"overview", "tools", "secrets", "hosts", "packages", "settings"} {
-		p := serversPage(t, br, "/servers/"+id+"?tab="+tab, http.StatusOK)
+	for _, tab := range []string{"overview", "tools", "secrets", "sources", "hosts", "packages", "settings"} {
+		p := serversPage(t, br, "/servers/"+id+"?tab="+tab)
 		cur := findAll(p.doc, func(n *html.Node) bool {
 			return n.Data == "a" && attr(n, "aria-current") == "page" && attr(n, "data-tab") != ""
 		})
@@ -163,8 +163,6 @@ func TestUI20_ServerSectionsAreURLs(t *testing.T) {
 			t.Errorf("%s: no section", tab)
 		}
 	}
-	// Sources are not built yet: an honest 501.
-	serversPage(t, br, "/servers/"+id+"?tab=sources", http.StatusNotImplemented)
 	tools := br.get(t, "/servers/"+id+"?tab=tools")
 	if !strings.Contains(textOf(tools.doc), "weather__fetch") || !strings.Contains(textOf(tools.doc), "Approved") {
 		t.Errorf("tools section: %s", tools.text("server-section"))
@@ -175,7 +173,9 @@ func TestUI20_ServerSectionsAreURLs(t *testing.T) {
 	}
 	// Empty states of a bare server.
 	bare, _ := b.seed(t, "bare", false, false)
-	for tab, id := range map[string]string{"tools": "tools-empty", "secrets": "secrets-empty", "hosts": "hosts-empty", "packages": "packages-empty"} {
+	for tab, id := range map[string]string{
+		"tools": "tools-empty", "secrets": "secrets-empty", "sources": "sources-empty", "hosts": "hosts-empty", "packages": "packages-empty",
+	} {
 		if p := br.get(t, "/servers/"+bare+"?tab="+tab); p.byID(id) == nil {
 			t.Errorf("%s: no empty state", tab)
 		}
@@ -276,7 +276,7 @@ func TestUI22_HostsToolsAndPackages(t *testing.T) {
 	id, tool := b.seed(t, "net", true, true)
 	tok := br.token(t)
 	// The approved tool's host came with its approval.
-	hosts := serversPage(t, br, "/servers/"+id+"?tab=hosts", http.StatusOK)
+	hosts := serversPage(t, br, "/servers/"+id+"?tab=hosts")
 	granted := find(hosts.doc, func(n *html.Node) bool { return attr(n, "data-host") == "api.example.com" })
 	if granted == nil || !strings.Contains(textOf(granted), "Approved request from net__fetch") {
 		t.Errorf("granted host row: %s", hosts.text("server-section"))
@@ -333,7 +333,7 @@ func TestUI23_DeleteServerNeedsStopAndName(t *testing.T) {
 	id, _ := b.seed(t, "doomed", true, true)
 	tok := br.token(t)
 	wantStatus(t, "start", br.post(t, "/servers/"+id+"/start", url.Values{"_csrf": {tok}}), http.StatusSeeOther)
-	settings := serversPage(t, br, "/servers/"+id+"?tab=settings", http.StatusOK)
+	settings := serversPage(t, br, "/servers/"+id+"?tab=settings")
 	if btn := settings.byID("delete-server-open"); btn == nil || !hasAttr(btn, "disabled") || settings.text("delete-server-reason") != "Stop the server first." {
 		t.Error("Delete server is not disabled while running")
 	}

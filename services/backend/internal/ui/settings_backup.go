@@ -100,8 +100,14 @@ func (h *handler) settingsImport(w http.ResponseWriter, r *http.Request, st *sta
 	rep := h.newProgress(r.Context(), st, op)
 	res, err := h.d.Transfer.Import(r.Context(), transfer.Audit{Actor: st.p.Actor(), RequestID: st.reqID}, body, opt, rep.report)
 	rep.finish()
-	if msg, ok := importProblem(err); ok {
-		v.Problem = msg
+	rep.answer(w)
+	if msg, ok := fileProblem(err); ok {
+		v.add(&v.File, "backup-file", msg)
+		return h.renderBackup(w, r, st, http.StatusUnprocessableEntity, v)
+	}
+	var sb *sandboxclient.Error
+	if errors.As(err, &sb) {
+		v.Problem = "The sandbox could not check the tools; nothing was imported. Try again. (" + sb.Error() + ")"
 		return h.renderBackup(w, r, st, http.StatusUnprocessableEntity, v)
 	}
 	if err != nil {
@@ -114,25 +120,22 @@ func (h *handler) settingsImport(w http.ResponseWriter, r *http.Request, st *sta
 	return h.renderBackup(w, r, st, http.StatusOK, v)
 }
 
-// importProblem is the message of an import refused as a whole (nothing
-// written): invalid JSON, a bad signature, an unknown format version, a
-// sandbox that cannot analyse.
-func importProblem(err error) (string, bool) {
+// fileProblem is the message, shown at the file field, of an import
+// refused as a whole because of the file (nothing written): invalid JSON,
+// a bad or missing signature, an unknown format version or a broken rule.
+func fileProblem(err error) (string, bool) {
 	var (
 		sig    *transfer.SignatureError
 		syntax *transfer.SyntaxError
 		rule   *proto.RuleError
-		sb     *sandboxclient.Error
 	)
 	switch {
 	case errors.As(err, &sig):
-		return "The file's signature is not valid: " + sig.Message, true
+		return "file: the signature is not valid. " + sig.Message, true
 	case errors.As(err, &syntax):
-		return "The file is not a valid export: " + syntax.Message, true
+		return "file: not a valid export. " + syntax.Message, true
 	case errors.As(err, &rule):
-		return "The file is not a valid export: " + rule.Error(), true
-	case errors.As(err, &sb):
-		return "The sandbox could not check the tools; nothing was imported. Try again. (" + sb.Error() + ")", true
+		return "file: not a valid export. " + rule.Error(), true
 	}
 	return "", false
 }
@@ -146,7 +149,11 @@ const progressEvery = time.Second
 
 // progressReporter publishes a long action's progress to the streams of
 // the session that started it (event progress with the request id), at
-// most once a second plus once at the end, as the API does.
+// most once a second plus once at the end, as the API does. The end is
+// the first report of done == total (all tools analysed), sent at once:
+// it leaves while the import still writes, so the page sees "40 of 40"
+// before the answer replaces the bar; a repeat of the values already
+// reported is not sent again.
 type progressReporter struct {
 	h   *handler
 	ctx context.Context //nolint:containedctx // the request's, without its cancellation: the last event follows the answer
@@ -167,8 +174,11 @@ func (h *handler) newProgress(ctx context.Context, st *state, op activity.Operat
 func (p *progressReporter) report(done, total int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.reported && done == p.ev.Done && total == p.ev.Total {
+		return // nothing new
+	}
 	p.ev.Done, p.ev.Total, p.pending, p.reported = done, total, true, true
-	if time.Since(p.sent) >= progressEvery {
+	if done >= total || time.Since(p.sent) >= progressEvery {
 		p.publish()
 	}
 }
@@ -178,6 +188,18 @@ func (p *progressReporter) finish() {
 	defer p.mu.Unlock()
 	if p.reported && p.pending {
 		p.publish()
+	}
+}
+
+// answer puts the last report on the response too (HX-Trigger
+// mcpbox:progress, dispatched before the swap): the stream's copy travels
+// through NOTIFY and may arrive after the answer, so the bar would never
+// show the end ("40 of 40") that the answer replaces.
+func (p *progressReporter) answer(w http.ResponseWriter) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reported {
+		trigger(w, "mcpbox:progress", progressEvent{RequestID: p.ev.RequestID, Operation: string(p.ev.Operation), Done: p.ev.Done, Total: p.ev.Total})
 	}
 }
 

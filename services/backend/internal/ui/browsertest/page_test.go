@@ -3,6 +3,7 @@
 package browsertest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -349,24 +350,28 @@ func (p *Page) WaitReady() {
 // end the wait: the poll starts again in the new document.
 func (p *Page) WaitFor(expression string, within time.Duration, what string) {
 	p.t.Helper()
+	// Evaluated in the page's own world (runtime.Evaluate without a
+	// context id), not through chromedp.Poll, which runs in the frame's
+	// newest execution context: an isolated world there (the harness's
+	// own) sees the DOM but not the page's window variables. An exception
+	// (an element not there yet) counts as false.
+	check := "(() => { try { return !!(" + expression + "); } catch { return false; } })()"
 	deadline := time.Now().Add(within)
+	var lastErr error
 	for {
-		left := time.Until(deadline)
-		if left <= 0 {
-			left = time.Millisecond
-		}
-		ctx, cancel := p.ctx(left + 5*time.Second)
-		_, err := chromedp.Run(ctx, chromedp.Poll[chromedp.Void](expression,
-			chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(left)))
+		ctx, cancel := p.ctx(ActionTimeout)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](check))
 		cancel()
 		switch {
-		case err == nil:
+		case err == nil && ok:
 			return
-		case time.Now().Before(deadline) && p.tab.Err() == nil && navigatedAway(err):
-			// The document changed under the poll; poll the new one.
-			continue
+		case err != nil && (p.tab.Err() != nil || !navigatedAway(err)):
+			lastErr = err
 		}
-		p.t.Fatalf("browsertest: waited %s for %s (%s): %v", within, what, expression, err)
+		if !time.Now().Before(deadline) {
+			p.t.Fatalf("browsertest: waited %s for %s (%s): %v", within, what, expression, cmp.Or(lastErr, errors.New("still false")))
+		}
+		time.Sleep(25 * time.Millisecond) // polling the page, not asserting on time
 	}
 }
 
@@ -443,6 +448,20 @@ func (p *Page) Submit(trigger ...chromedp.Action[chromedp.Void]) int {
 // and clicks there.
 func Click(selector string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		// Content htmx has swapped in is processed when it settles (20 ms
+		// later): a click before that does nothing, where a person could
+		// not have clicked yet. Wait for the page to settle first (2 s at
+		// most; a region that keeps swapping is clicked anyway).
+		for range 100 {
+			swapping, err := chromedp.Evaluate[bool](`!!document.querySelector(".htmx-swapping, .htmx-settling")`)(ctx, t)
+			if err != nil {
+				return err
+			}
+			if !swapping {
+				break
+			}
+			time.Sleep(20 * time.Millisecond) // polling the page, not asserting on time
+		}
 		covered, err := chromedp.Evaluate[string](`((e) => {
   if (!e) return "no element matches";
   e.scrollIntoView({ block: "center", inline: "center" });

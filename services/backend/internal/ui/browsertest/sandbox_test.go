@@ -48,6 +48,8 @@ type FakeSandbox struct {
 	hosts    map[string]string // public host[:port] → local base URL
 	// analyzeDelay delays every analysis (UI-55's progress).
 	analyzeDelay time.Duration
+	// catalogue is what /v1/packages answers (nil: Catalogue).
+	catalogue *proto.PackageCatalogue
 }
 
 // NewFakeSandbox starts a fake sandbox, closed when the test ends.
@@ -133,6 +135,16 @@ func (f *FakeSandbox) SetAnalyzeDelay(d time.Duration) {
 	f.analyzeDelay = d
 }
 
+// SetCatalogue replaces the package catalogue /v1/packages answers (a
+// sandbox whose catalogue differs from the backend's approvable list, as
+// after an upgrade: UI-37's never-tier request). The default analysis
+// keeps reading Catalogue.
+func (f *FakeSandbox) SetCatalogue(c proto.PackageCatalogue) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.catalogue = &c
+}
+
 // MapHost makes fetches of host (host or host:port, as in a URL) go to the
 // local server at base (an httptest URL), keeping path and query.
 func (f *FakeSandbox) MapHost(host, base string) {
@@ -194,7 +206,13 @@ var Catalogue = proto.PackageCatalogue{
 }
 
 func (f *FakeSandbox) packages(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, Catalogue)
+	f.mu.Lock()
+	c := Catalogue
+	if f.catalogue != nil {
+		c = *f.catalogue
+	}
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, c)
 }
 
 // What the default analysis reads from code.

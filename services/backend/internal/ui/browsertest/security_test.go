@@ -389,3 +389,52 @@ func TestUI7_CSPEverywhere(t *testing.T) {
 		t.Errorf("only %d HTML responses recorded", html)
 	}
 }
+
+// UI-6 in the browser: two signed-in contexts are listed under Settings ›
+// Sessions; a confirmed "Sign out everywhere" in one sends the other to
+// /login within 5 s (the session event on its stream); an htmx request
+// there with its cookie from before gets HX-Redirect, never a fragment.
+func TestUI6_SignOutEverywhereBrowser(t *testing.T) {
+	t.Parallel()
+	b := NewBackend(t)
+	b.CreateAdmin(t)
+	other := b.NewPage(t, Desktop)
+	other.SignIn()
+	old := other.Cookie("mcpbox_session")
+	oldToken := other.CSRFToken()
+	other.Open("/servers")
+	other.WaitFor(`document.querySelector("#live-indicator")?.dataset.state === "live"`, 10*time.Second, "the other context's event stream")
+	p := b.NewPage(t, Desktop)
+	p.SignIn()
+	p.Open("/settings?tab=sessions")
+	if n := p.Count("#settings-sessions tbody tr"); n != 2 {
+		t.Fatalf("Sessions lists %d sessions, want 2", n)
+	}
+	p.Click("#settings-end-all")
+	p.WaitFor(`document.getElementById("settings-confirm-end-all").open`, 5*time.Second, "the sign-out-everywhere dialog")
+	p.Click("#settings-confirm-end-all [data-dialog-confirm]")
+	p.WaitFor(`location.pathname === "/login"`, 10*time.Second, "this context at /login")
+	other.WaitFor(`location.pathname === "/login"`, 5*time.Second, "the other context at /login (the session event)")
+	if other.Count("#signed-in-user") != 0 {
+		t.Error("the other context still shows signed-in content")
+	}
+
+	// An htmx action with the cookie from before: HX-Redirect, no fragment.
+	other.SetCookie(old)
+	type answer struct {
+		Status   int    `json:"status"`
+		Redirect string `json:"redirect"`
+		Body     string `json:"body"`
+	}
+	for _, req := range []struct{ method, path string }{{"GET", "/servers"}, {"POST", "/settings/sessions/end-all"}} {
+		got := Eval[answer](other, `fetch(`+jsString(req.path)+`, {method: `+jsString(req.method)+`, redirect: "manual",
+  headers: {"HX-Request": "true", "HX-Current-URL": location.origin + "/servers", "X-CSRF-Token": `+jsString(oldToken)+`}})
+  .then(async (r) => ({status: r.status, redirect: r.headers.get("HX-Redirect") || "", body: await r.text()}))`)
+		if got.Status != http.StatusUnauthorized || !strings.HasPrefix(got.Redirect, "/login") {
+			t.Errorf("%s %s with the old cookie: %d, HX-Redirect %q; want 401 and /login", req.method, req.path, got.Status, got.Redirect)
+		}
+		if strings.Contains(got.Body, "<h1") || strings.Contains(got.Body, `id="servers-`) || strings.Contains(got.Body, `id="settings-`) {
+			t.Errorf("%s %s with the old cookie answered a fragment: %.200s", req.method, req.path, got.Body)
+		}
+	}
+}

@@ -78,12 +78,12 @@ func TestUI18_ServersEmptySearchAndNoMatch(t *testing.T) {
 	}
 	p.Exec(`window.__serversMarker = 1; true`)
 	p.Fill("#servers-q", "gam")
-	p.WaitFor(`location.search === "?q=gam&status=" && document.querySelectorAll("article.server-card").length === 1`, 5*time.Second, "the search to narrow the list")
+	p.WaitFor(`location.search === "?q=gam&status=" && document.querySelectorAll("article.server-card").length === 1`, 10*time.Second, "the search to narrow the list")
 	if got := p.Text("article.server-card h2"); got != "gamma" {
 		t.Errorf("search found %q", got)
 	}
 	p.Fill("#servers-q", "zzzz-nonsense")
-	p.WaitFor(`!!document.querySelector("#servers-no-match")`, 5*time.Second, "the no-match state")
+	p.WaitFor(`!!document.querySelector("#servers-no-match")`, 10*time.Second, "the no-match state")
 	if got := p.Text("#servers-no-match"); !strings.Contains(got, "No servers match “zzzz-nonsense”") {
 		t.Errorf("no match %q", got)
 	}
@@ -123,12 +123,12 @@ func TestUI19_StartStopInPlace(t *testing.T) {
 new MutationObserver(() => { const b = document.querySelector("` + card + ` button[type=submit]"); if (b) window.__labels.push(b.textContent.trim()); })
   .observe(document.querySelector("#servers-results"), { subtree: true, childList: true, characterData: true, attributes: true }); true`)
 	p.Settle(Click(card + " .server-start"))
-	p.WaitFor(`document.querySelector("`+card+` .server-status")?.textContent === "Running"`, 5*time.Second, "Running")
+	p.WaitFor(`document.querySelector("`+card+` .server-status")?.textContent === "Running"`, 10*time.Second, "Running")
 	if labels := Eval[[]string](p, `window.__labels`); !contains(labels, "Starting…") {
 		t.Errorf("button labels %q, want Starting…", labels)
 	}
 	p.Settle(Click(card + " .server-stop"))
-	p.WaitFor(`document.querySelector("`+card+` .server-status")?.textContent === "Stopped"`, 5*time.Second, "Stopped")
+	p.WaitFor(`document.querySelector("`+card+` .server-status")?.textContent === "Stopped"`, 10*time.Second, "Stopped")
 	if Eval[int](p, `window.__serversMarker || 0`) != 1 {
 		t.Error("Start or Stop loaded a new page")
 	}
@@ -180,23 +180,23 @@ func TestUI21_SecretValueIsWriteOnly(t *testing.T) {
 	rec := p.Record()
 	p.Open("/servers/" + id + "?tab=secrets")
 	p.Click("#add-secret-open")
-	p.WaitFor(`document.querySelector("#add-secret-dialog").open && document.activeElement.id === "secret-key"`, 5*time.Second, "the Add secret dialog")
+	p.WaitFor(`document.querySelector("#add-secret-dialog").open && document.activeElement.id === "secret-key"`, 10*time.Second, "the Add secret dialog")
 	p.Fill("#secret-key", "api_key")
 	p.Settle(Click(`#add-secret-form button[type=submit]`))
-	p.WaitFor(`!!document.querySelector("#secret-row-API_KEY")`, 5*time.Second, "the API_KEY row")
+	p.WaitFor(`!!document.querySelector("#secret-row-API_KEY")`, 10*time.Second, "the API_KEY row")
 	if got := p.Text("#secret-row-API_KEY .secret-state"); got != "Not set" {
 		t.Errorf("new secret %q", got)
 	}
 	const value, second = "UI21-s3cret-value", "UI21-s3cret-value-replaced"
 	for i, v := range []string{value, second} {
 		p.Click("#set-value-open-API_KEY")
-		p.WaitFor(`document.querySelector("#set-value-API_KEY").open && document.activeElement.id === "secret-value-API_KEY"`, 5*time.Second, "the value dialog")
+		p.WaitFor(`document.querySelector("#set-value-API_KEY").open && document.activeElement.id === "secret-value-API_KEY"`, 10*time.Second, "the value dialog")
 		if i == 1 && !strings.Contains(p.Text("#set-value-API_KEY-title"), "Replace") {
 			t.Errorf("second dialog %q", p.Text("#set-value-API_KEY-title"))
 		}
 		p.Fill("#secret-value-API_KEY", v)
 		p.Settle(Click(`#set-value-API_KEY-form button[type=submit]`))
-		p.WaitFor(`document.querySelector("#secret-row-API_KEY .secret-state")?.textContent === "Set" && !document.querySelector("dialog[open]")`, 5*time.Second, "Set")
+		p.WaitFor(`document.querySelector("#secret-row-API_KEY .secret-state")?.textContent === "Set" && !document.querySelector("dialog[open]")`, 10*time.Second, "Set")
 		dom := p.HTML()
 		inputs := Eval[string](p, `Array.from(document.querySelectorAll("input")).map((i) => i.value).join("\n")`)
 		if strings.Contains(dom, v) || strings.Contains(inputs, v) {
@@ -229,40 +229,40 @@ func TestUI22_ClearDeleteAndHosts(t *testing.T) {
 	p.SignIn()
 	p.Open("/servers/" + id + "?tab=secrets")
 	p.Click(`#secret-row-API_KEY button[aria-label="Clear value of API_KEY"]`)
-	p.WaitFor(`document.querySelector("#confirm-clear-API_KEY").open`, 5*time.Second, "the Clear value dialog")
+	p.WaitFor(`document.querySelector("#confirm-clear-API_KEY").open`, 10*time.Second, "the Clear value dialog")
 	if got := p.Text("#confirm-clear-API_KEY"); !strings.Contains(got, "net__fetch") || !strings.Contains(got, "will fail until a value is set") {
 		t.Errorf("Clear dialog %q", got)
 	}
 	p.Settle(Click(`#confirm-clear-API_KEY [data-dialog-confirm]`))
-	p.WaitFor(`document.querySelector("#secret-row-API_KEY .secret-state")?.textContent === "Not set"`, 5*time.Second, "Not set")
+	p.WaitFor(`document.querySelector("#secret-row-API_KEY .secret-state")?.textContent === "Not set"`, 10*time.Second, "Not set")
 
 	p.Click(`#secret-row-API_KEY button[aria-label="Delete secret API_KEY"]`)
-	p.WaitFor(`document.querySelector("#confirm-delete-API_KEY").open && document.activeElement.matches("[data-dialog-cancel]")`, 5*time.Second, "the Delete dialog, Cancel focused")
+	p.WaitFor(`document.querySelector("#confirm-delete-API_KEY").open && document.activeElement.matches("[data-dialog-cancel]")`, 10*time.Second, "the Delete dialog, Cancel focused")
 	p.Click(`#confirm-delete-API_KEY [data-dialog-cancel]`)
-	p.WaitFor(`!document.querySelector("#confirm-delete-API_KEY").open`, 5*time.Second, "the dialog to close")
+	p.WaitFor(`!document.querySelector("#confirm-delete-API_KEY").open`, 10*time.Second, "the dialog to close")
 	if p.Count("#secret-row-API_KEY") != 1 {
 		t.Fatal("Cancel deleted the secret")
 	}
 	p.Click(`#secret-row-API_KEY button[aria-label="Delete secret API_KEY"]`)
-	p.WaitFor(`document.querySelector("#confirm-delete-API_KEY").open`, 5*time.Second, "the Delete dialog")
+	p.WaitFor(`document.querySelector("#confirm-delete-API_KEY").open`, 10*time.Second, "the Delete dialog")
 	p.Settle(Click(`#confirm-delete-API_KEY [data-dialog-confirm]`))
-	p.WaitFor(`!document.querySelector("#secret-row-API_KEY") && !!document.querySelector("#secrets-empty")`, 5*time.Second, "the secret to go")
+	p.WaitFor(`!document.querySelector("#secret-row-API_KEY") && !!document.querySelector("#secrets-empty")`, 10*time.Second, "the secret to go")
 
 	p.Open("/servers/" + id + "?tab=hosts")
 	p.Fill("#host-add", "api.example.com")
 	p.Settle(Key(KeyEnter))
-	p.WaitFor(`document.querySelector("tr[data-host='api.example.com'] .host-source")?.textContent === "Added by admin"`, 5*time.Second, "the host row")
+	p.WaitFor(`document.querySelector("tr[data-host='api.example.com'] .host-source")?.textContent === "Added by admin"`, 10*time.Second, "the host row")
 	p.Fill("#host-add", "http://x/y")
 	p.Settle(Key(KeyEnter))
-	p.WaitFor(`document.querySelector("#host-add")?.getAttribute("aria-invalid") === "true" && document.querySelector("#host-add-error").textContent.length > 0`, 5*time.Second, "the field error")
+	p.WaitFor(`document.querySelector("#host-add")?.getAttribute("aria-invalid") === "true" && document.querySelector("#host-add-error").textContent.length > 0`, 10*time.Second, "the field error")
 	row := `tr[data-host='api.example.com']`
 	p.Click(row + ` button[aria-label^="Remove host"]`)
-	p.WaitFor(`!!document.querySelector("dialog[open]")`, 5*time.Second, "the Remove dialog")
+	p.WaitFor(`!!document.querySelector("dialog[open]")`, 10*time.Second, "the Remove dialog")
 	if got := Eval[string](p, `document.querySelector("dialog[open]").textContent`); !strings.Contains(got, "net__fetch") {
 		t.Errorf("Remove dialog %q", got)
 	}
 	p.Settle(Click(`dialog[open] [data-dialog-confirm]`))
-	p.WaitFor(`!document.querySelector("`+row+`")`, 5*time.Second, "the host to go")
+	p.WaitFor(`!document.querySelector("`+row+`")`, 10*time.Second, "the host to go")
 }
 
 func TestUI23_DeleteServer(t *testing.T) {
@@ -280,23 +280,22 @@ func TestUI23_DeleteServer(t *testing.T) {
 	}
 	serversLive(p)
 	p.Settle(Click("#server-header .server-stop"))
-	p.WaitFor(`document.querySelector("#server-header .server-status")?.textContent === "Stopped"`, 5*time.Second, "Stopped")
+	p.WaitFor(`document.querySelector("#server-header .server-status")?.textContent === "Stopped"`, 10*time.Second, "Stopped")
 	p.Open("/servers/" + id + "?tab=settings")
 	p.Click("#delete-server-open")
-	p.WaitFor(`document.querySelector("#delete-server-dialog").open`, 5*time.Second, "the Delete server dialog")
-	for _, typed := range []string{"", "doome"} {
-		if typed != "" {
-			p.Fill("#delete-confirm-name", typed)
-		}
-		p.Click("#delete-server-confirm")
-		p.WaitFor(`document.querySelector("#delete-confirm-name").getAttribute("aria-invalid") === "true"`, 5*time.Second, "the typed-name error")
-		if r := b.API(t, http.MethodGet, "/api/v1/servers/"+id, nil, b.Bearer(t)...); r.Status != http.StatusOK {
-			t.Fatalf("deleted with %q typed", typed)
-		}
+	p.WaitFor(`document.querySelector("#delete-server-dialog").open`, 10*time.Second, "the Delete server dialog")
+	// Confirm stays disabled until the exact name is typed (data-confirm-match).
+	for _, typed := range []string{"", "doome", "doomed2"} {
+		p.Fill("#delete-confirm-name", typed)
+		p.WaitFor(`document.querySelector("#delete-server-confirm").disabled`, 10*time.Second, "Confirm disabled with "+jsString(typed)+" typed")
+	}
+	if r := b.API(t, http.MethodGet, "/api/v1/servers/"+id, nil, b.Bearer(t)...); r.Status != http.StatusOK {
+		t.Fatal("the server was deleted without its name typed")
 	}
 	p.Fill("#delete-confirm-name", "doomed")
+	p.WaitFor(`!document.querySelector("#delete-server-confirm").disabled`, 10*time.Second, "Confirm enabled with the name typed")
 	p.Settle(Click("#delete-server-confirm"))
-	p.WaitFor(`location.pathname === "/servers" && document.querySelector("#toasts-status").textContent.includes("doomed deleted")`, 5*time.Second, "the list with a toast")
+	p.WaitFor(`location.pathname === "/servers" && document.querySelector("#toasts-status").textContent.includes("doomed deleted")`, 10*time.Second, "the list with a toast")
 	if p.Count("#server-card-"+id) != 0 || p.Count("#server-card-"+other) != 1 {
 		t.Error("the list still shows the deleted server")
 	}
@@ -325,11 +324,14 @@ func TestUI49_UI53_ServersPages(t *testing.T) {
 			_ = serversSeed(t, b, "pending_one", true, false)
 			_ = serversSeed(t, b, "bare", false, false)
 			serversPost(t, b, "/api/v1/servers/"+id+"/secrets", map[string]any{"name": "API_KEY", "description": "Key of the forecast API"}, http.StatusCreated)
+			serversPost(t, b, "/api/v1/servers/"+id+"/external-sources", map[string]any{
+				"name": "forecast_service", "url": "https://mcp.forecast.example.com/mcp", "auth_type": "bearer", "auth_secret_name": "API_KEY",
+			}, http.StatusCreated)
 			p.Open("/servers")
 			review(t, p, "servers", c.theme)
 			p.Open("/servers?q=nothing-here")
 			review(t, p, "servers-no-match", c.theme)
-			for _, tab := range []string{"overview", "tools", "secrets", "hosts", "packages", "settings"} {
+			for _, tab := range []string{"overview", "tools", "secrets", "sources", "hosts", "packages", "settings"} {
 				p.Open("/servers/" + id + "?tab=" + tab)
 				review(t, p, "server-"+tab, c.theme)
 			}
@@ -338,22 +340,26 @@ func TestUI49_UI53_ServersPages(t *testing.T) {
 				{"secrets", "#add-secret-open", "server-secrets-add-dialog"},
 				{"secrets", "#set-value-open-API_KEY", "server-secrets-value-dialog"},
 				{"secrets", `button[aria-label="Delete secret API_KEY"]`, "server-secrets-delete-dialog"},
+				{"sources", "#add-source-open", "server-sources-add-dialog"},
+				{"sources", `button[aria-label^="Delete source"]`, "server-sources-delete-dialog"},
 				{"hosts", `button[aria-label^="Remove host"]`, "server-hosts-remove-dialog"},
 			}
 			for _, d := range dialogs {
 				p.Open("/servers/" + id + "?tab=" + d.tab)
 				p.Click(d.open)
-				p.WaitFor(`!!document.querySelector("dialog[open]")`, 5*time.Second, d.name)
+				p.WaitFor(`!!document.querySelector("dialog[open]")`, 10*time.Second, d.name)
 				review(t, p, d.name, c.theme)
 				p.Key(KeyEscape)
 			}
 			serversPost(t, b, "/api/v1/servers/"+id+"/stop", nil, http.StatusOK)
 			p.Open("/servers/" + id + "?tab=settings")
 			p.Click("#delete-server-open")
-			p.WaitFor(`document.querySelector("#delete-server-dialog").open`, 5*time.Second, "the Delete server dialog")
+			p.WaitFor(`document.querySelector("#delete-server-dialog").open`, 10*time.Second, "the Delete server dialog")
 			review(t, p, "server-delete-dialog", c.theme)
-			p.Click("#delete-server-confirm")
-			p.WaitFor(`document.querySelector("#delete-confirm-name").getAttribute("aria-invalid") === "true"`, 5*time.Second, "the typed-name error")
+			// Confirm is disabled until the name is typed: submit the empty
+			// field as Enter would, for the error state.
+			p.Exec(`document.querySelector("#delete-server-form").requestSubmit(); true`)
+			p.WaitFor(`document.querySelector("#delete-confirm-name").getAttribute("aria-invalid") === "true"`, 10*time.Second, "the typed-name error")
 			review(t, p, "server-delete-dialog-error", c.theme)
 		})
 	}

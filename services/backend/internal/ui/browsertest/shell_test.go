@@ -126,7 +126,7 @@ func TestUI9_ThemeSwitch(t *testing.T) {
 
 	// Dark survives a reload, in the HTML the server sends.
 	rec := p.Record()
-	if status := p.Reload(); status != http.StatusOK && status != http.StatusNotImplemented {
+	if status := p.Reload(); status != http.StatusOK {
 		t.Fatalf("reload: %d", status)
 	}
 	var raw string

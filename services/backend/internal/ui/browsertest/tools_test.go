@@ -102,7 +102,7 @@ func toolsSignedIn(t *testing.T, b *Backend, v Viewport) *Page {
 	t.Helper()
 	b.CreateAdmin(t)
 	p := b.NewPage(t, v)
-	if status := p.SignIn(); status != http.StatusOK && status != http.StatusNotImplemented {
+	if status := p.SignIn(); status != http.StatusOK {
 		t.Fatalf("sign in: status %d", status)
 	}
 	return p
