@@ -43,7 +43,7 @@ import (
 //     bar indeterminate until a progress event carries that id, then
 //     follows done/total ("12 of 40 tools"), and hides it when the request
 //     ends. The handler publishes the events for the session, as the API
-//     does (progressReporter).
+//     does (activity.Reporter).
 func (h *handler) settingsRoutes() []Route {
 	return []Route{
 		{Method: http.MethodGet, Pattern: "/settings", Access: Session, h: h.settingsShow},

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -100,17 +101,28 @@ func (h *handler) sectionError(w http.ResponseWriter, r *http.Request, st *state
 // toolOf reads the {tool} path value and checks the tool belongs to the
 // server of the path.
 func (h *handler) toolOf(r *http.Request, server uuid.UUID) (tools.Tool, bool, error) {
-	id, err := uuid.Parse(r.PathValue("tool"))
+	return childOf(r, "tool", server, h.d.Tools.Get, tools.ErrNotFound, func(t tools.Tool) uuid.UUID { return t.ServerID })
+}
+
+// childOf reads the id in the path value key, loads it with get and checks
+// that it belongs to server (owner names its server); ok is false for a
+// malformed, unknown or foreign id, which the caller answers with 404.
+func childOf[T any](r *http.Request, key string, server uuid.UUID, get func(context.Context, uuid.UUID) (T, error),
+	notFound error, owner func(T) uuid.UUID,
+) (T, bool, error) {
+	var zero T
+	id, err := uuid.Parse(r.PathValue(key))
 	if err != nil {
-		return tools.Tool{}, false, nil
+		return zero, false, nil
 	}
-	t, err := h.d.Tools.Get(r.Context(), id)
-	if errors.Is(err, tools.ErrNotFound) {
-		return tools.Tool{}, false, nil
-	} else if err != nil {
-		return tools.Tool{}, false, err
+	v, err := get(r.Context(), id)
+	switch {
+	case errors.Is(err, notFound):
+		return zero, false, nil
+	case err != nil:
+		return zero, false, err
 	}
-	return t, t.ServerID == server, nil
+	return v, owner(v) == server, nil
 }
 
 // serverToolEnabled is POST /servers/{id}/tools/{tool}/enabled

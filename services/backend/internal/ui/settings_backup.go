@@ -5,11 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/mcpbox/mcpbox/proto"
-	"github.com/mcpbox/mcpbox/proto/obs"
 	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
 	"github.com/mcpbox/mcpbox/services/backend/internal/sandboxclient"
 	"github.com/mcpbox/mcpbox/services/backend/internal/transfer"
@@ -98,9 +96,9 @@ func (h *handler) settingsImport(w http.ResponseWriter, r *http.Request, st *sta
 		op = activity.OpImportDryRun
 	}
 	rep := h.newProgress(r.Context(), st, op)
-	res, err := h.d.Transfer.Import(r.Context(), transfer.Audit{Actor: st.p.Actor(), RequestID: st.reqID}, body, opt, rep.report)
-	rep.finish()
-	rep.answer(w)
+	res, err := h.d.Transfer.Import(r.Context(), transfer.Audit{Actor: st.p.Actor(), RequestID: st.reqID}, body, opt, rep.Report)
+	rep.Finish()
+	answerProgress(w, rep)
 	if msg, ok := fileProblem(err); ok {
 		v.add(&v.File, "backup-file", msg)
 		return h.renderBackup(w, r, st, http.StatusUnprocessableEntity, v)
@@ -144,72 +142,22 @@ func (h *handler) renderBackup(w http.ResponseWriter, r *http.Request, st *state
 	return h.renderSettings(w, r, st, status, tabBackup, settingsPage{Backup: v}, "settings-import-answer-htmx")
 }
 
-// progressEvery is the most often one operation reports (backend.md §14.2).
-const progressEvery = time.Second
-
-// progressReporter publishes a long action's progress to the streams of
-// the session that started it (event progress with the request id), at
-// most once a second plus once at the end, as the API does. The end is
-// the first report of done == total (all tools analysed), sent at once:
-// it leaves while the import still writes, so the page sees "40 of 40"
-// before the answer replaces the bar; a repeat of the values already
-// reported is not sent again.
-type progressReporter struct {
-	h   *handler
-	ctx context.Context //nolint:containedctx // the request's, without its cancellation: the last event follows the answer
-
-	mu       sync.Mutex
-	ev       activity.ProgressEvent
-	sent     time.Time
-	pending  bool
-	reported bool
-}
-
-func (h *handler) newProgress(ctx context.Context, st *state, op activity.Operation) *progressReporter {
-	return &progressReporter{h: h, ctx: context.WithoutCancel(ctx), ev: activity.ProgressEvent{
-		Session: st.p.SessionID, RequestID: st.reqID, Operation: op,
-	}}
-}
-
-func (p *progressReporter) report(done, total int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.reported && done == p.ev.Done && total == p.ev.Total {
-		return // nothing new
+// newProgress reports a long action's progress to the streams of the
+// session that started it, with the request's id, as the API does.
+func (h *handler) newProgress(ctx context.Context, st *state, op activity.Operation) *activity.Reporter {
+	var n activity.Notifier
+	if h.d.Store != nil {
+		n = h.d.Store
 	}
-	p.ev.Done, p.ev.Total, p.pending, p.reported = done, total, true, true
-	if done >= total || time.Since(p.sent) >= progressEvery {
-		p.publish()
-	}
+	return activity.NewReporter(ctx, n, h.d.Log, activity.ProgressEvent{Session: st.p.SessionID, RequestID: st.reqID, Operation: op})
 }
 
-func (p *progressReporter) finish() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.reported && p.pending {
-		p.publish()
-	}
-}
-
-// answer puts the last report on the response too (HX-Trigger
+// answerProgress puts the last report on the response too (HX-Trigger
 // mcpbox:progress, dispatched before the swap): the stream's copy travels
 // through NOTIFY and may arrive after the answer, so the bar would never
 // show the end ("40 of 40") that the answer replaces.
-func (p *progressReporter) answer(w http.ResponseWriter) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.reported {
-		trigger(w, "mcpbox:progress", progressEvent{RequestID: p.ev.RequestID, Operation: string(p.ev.Operation), Done: p.ev.Done, Total: p.ev.Total})
-	}
-}
-
-// publish sends the current values; p.mu is held.
-func (p *progressReporter) publish() {
-	p.sent, p.pending = time.Now(), false
-	if p.h.d.Store == nil {
-		return
-	}
-	if err := activity.PublishProgress(p.ctx, p.h.d.Store, p.ev); err != nil {
-		p.h.d.Log.WarnContext(p.ctx, "progress event not sent", obs.KeyError, err)
+func answerProgress(w http.ResponseWriter, rep *activity.Reporter) {
+	if ev, ok := rep.Last(); ok {
+		trigger(w, "mcpbox:progress", progressEvent{RequestID: ev.RequestID, Operation: string(ev.Operation), Done: ev.Done, Total: ev.Total})
 	}
 }

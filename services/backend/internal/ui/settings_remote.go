@@ -267,8 +267,8 @@ func (h *handler) remoteSelfCheck(w http.ResponseWriter, r *http.Request, st *st
 	}
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(longWrite))
 	rep := h.newProgress(r.Context(), st, activity.OpSelfCheck)
-	_, err := h.d.RemoteAccess.Run(r.Context(), st.p.Actor(), st.reqID, rep.report)
-	rep.finish()
+	_, err := h.d.RemoteAccess.Run(r.Context(), st.p.Actor(), st.reqID, rep.Report)
+	rep.Finish()
 	problem := ""
 	switch {
 	case errors.Is(err, remoteaccess.ErrCheckRunning):

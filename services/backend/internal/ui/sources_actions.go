@@ -28,17 +28,7 @@ func sourcesAudit(st *state) sources.Audit {
 // sourceOf reads the {src} path value and checks the source belongs to the
 // server of the path.
 func (h *handler) sourceOf(r *http.Request, server uuid.UUID) (sources.Source, bool, error) {
-	id, err := uuid.Parse(r.PathValue("src"))
-	if err != nil {
-		return sources.Source{}, false, nil
-	}
-	src, err := h.d.Sources.Get(r.Context(), id)
-	if errors.Is(err, sources.ErrNotFound) {
-		return sources.Source{}, false, nil
-	} else if err != nil {
-		return sources.Source{}, false, err
-	}
-	return src, src.ServerID == server, nil
+	return childOf(r, "src", server, h.d.Sources.Get, sources.ErrNotFound, func(s sources.Source) uuid.UUID { return s.ServerID })
 }
 
 // sourceTarget reads the server and the source of a source mutation's

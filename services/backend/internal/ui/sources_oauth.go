@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/mcpbox/mcpbox/services/backend/internal/activity"
@@ -31,28 +30,10 @@ type oauthInterstitial struct {
 func (h *handler) longAction(w http.ResponseWriter, r *http.Request, st *state, op activity.Operation) (done func()) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(longWrite))
 	rep := h.newProgress(r.Context(), st, op)
-	total, started := int(longWrite/time.Second), time.Now()
-	elapsed := func() int { return min(int(time.Since(started)/time.Second), total) }
-	rep.report(0, total)
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(progressEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				rep.report(elapsed(), total)
-			}
-		}
-	})
+	stop := rep.Tick(int(longWrite / time.Second))
 	return func() {
-		close(stop)
-		wg.Wait()
-		rep.report(elapsed(), total)
-		rep.finish()
+		stop()
+		rep.Finish()
 	}
 }
 
