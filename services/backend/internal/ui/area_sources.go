@@ -42,9 +42,9 @@ import (
 //     which shows a status notice (a full-page navigation carries no
 //     toast); an unknown, used or expired state is the 400 error page and
 //     stores nothing.
-//   - Approve and Reject of a source an LLM added are the approvals
-//     queue's (the row links there); Rename is not offered yet (PATCH
-//     /api/v1/external-sources/{id} serves it).
+//   - Rename (a dialog per row) changes the source's name only: the tools
+//     imported from it keep theirs. Approve and Reject of a source an LLM
+//     added are the approvals queue's (the row links there).
 func (h *handler) sourcesRoutes() []Route {
 	post := func(pattern string, fn handlerFunc, twins ...string) Route {
 		return Route{Method: http.MethodPost, Pattern: pattern, Access: Session, h: fn, Twins: twins}
@@ -53,6 +53,7 @@ func (h *handler) sourcesRoutes() []Route {
 		post("/servers/{id}/sources", h.sourceCreate, "POST /api/v1/servers/{id}/external-sources"),
 		post("/servers/{id}/sources/{src}/discover", h.sourceDiscover, "POST /api/v1/external-sources/{id}/discover"),
 		post("/servers/{id}/sources/{src}/import", h.sourceImport, "POST /api/v1/external-sources/{id}/import"),
+		post("/servers/{id}/sources/{src}/rename", h.sourceRename, "PATCH /api/v1/external-sources/{id}"),
 		post("/servers/{id}/sources/{src}/delete", h.sourceDelete, "DELETE /api/v1/external-sources/{id}"),
 		post("/servers/{id}/sources/{src}/oauth/start", h.sourceOAuthStart, "POST /api/v1/external-sources/{id}/oauth/start"),
 		{

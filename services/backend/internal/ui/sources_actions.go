@@ -174,6 +174,40 @@ func (h *handler) sourceCreate(w http.ResponseWriter, r *http.Request, st *state
 	return h.serverDetailRender(w, r, st, id, "sources", status, func(d *serverDetail) { d.AddSource = f })
 }
 
+// sourceRename is POST /servers/{id}/sources/{src}/rename (name), the twin
+// of PATCH /api/v1/external-sources/{id} with a name. A refused name
+// reopens the row's dialog with the error at the field.
+func (h *handler) sourceRename(w http.ResponseWriter, r *http.Request, st *state) error {
+	id, src, ok, err := h.sourceTarget(w, r, st)
+	if !ok {
+		return err
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	renamed, err := h.d.Sources.Update(r.Context(), sourcesAudit(st), src.ID, sources.Patch{Name: &name})
+	if err == nil {
+		return h.sectionDone(w, r, st, id, "sources", "Source "+src.Name+" renamed to "+renamed.Name+".")
+	}
+	f := sourceRename{Name: field{Value: name}, Open: true}
+	fieldID := "rename-source-" + src.ID.String() + "-name"
+	var taken *sources.NameTakenError
+	status := http.StatusUnprocessableEntity
+	switch {
+	case errors.As(err, &taken):
+		status = http.StatusConflict
+		f.Problems.add(&f.Name, fieldID, taken.Error())
+	case f.Problems.addRules(err, control{"name", fieldID, "Name", &f.Name}):
+	default:
+		return h.sourcesError(w, r, st, id, err)
+	}
+	return h.sectionFail(w, r, st, id, "sources", status, func(d *serverDetail) {
+		for i := range d.Sources {
+			if d.Sources[i].S.ID == src.ID {
+				d.Sources[i].Rename = f
+			}
+		}
+	})
+}
+
 // sourceDiscover is POST /servers/{id}/sources/{src}/discover, the twin of
 // POST /api/v1/external-sources/{id}/discover (a long action): the section
 // with the remote tools to import.

@@ -29,6 +29,16 @@ type sourceRow struct {
 	// Pending links to the approvals queue (added by an LLM).
 	Pending bool
 	Confirm confirmDialog
+	// Rename is the row's Rename dialog (open with its errors after a
+	// refused rename).
+	Rename sourceRename
+}
+
+// sourceRename is a source's Rename dialog.
+type sourceRename struct {
+	Name     field
+	Problems formProblems
+	Open     bool
 }
 
 // sourceForm is the Add source dialog.
@@ -126,7 +136,7 @@ func (h *handler) secretNames(r *http.Request, server uuid.UUID) ([]string, erro
 func sourceRowOf(src sources.Source, all []tools.Tool) sourceRow {
 	row := sourceRow{
 		S: src, Auth: sourceAuthLabels[src.AuthType], Status: sourceStatusLabels[src.Status], Discover: src.Usable(),
-		Pending: src.Status == proto.SourcePendingReview,
+		Pending: src.Status == proto.SourcePendingReview, Rename: sourceRename{Name: field{Value: src.Name}},
 	}
 	switch src.Status {
 	case proto.SourceActive:

@@ -269,3 +269,59 @@ func TestUI25_OAuthInterstitialAndCallback(t *testing.T) {
 		t.Errorf("refusal: %d %q", r.status, r.text("error-notice"))
 	}
 }
+
+// Rename (admin-ui.md §11.3): a new name is saved and announced; a name
+// another source of the server has is a 409 and a bad one a 422, each at
+// the field of the row's reopened dialog, and nothing changes.
+func TestSourcesRename(t *testing.T) {
+	t.Parallel()
+	b := newSourcesBackend(t)
+	br := b.browser(t, "192.0.2.91")
+	br.setup(t, "strict")
+	id := sourcesSeed(t, b, "weather")
+	tok := br.token(t)
+	hx := []string{"HX-Request", "true"}
+	base := "/servers/" + id + "/sources"
+	for _, name := range []string{"remote", "other"} {
+		r := br.post(t, base, url.Values{"_csrf": {tok}, "name": {name}, "url": {sourcesMCPURL + "?" + name}, "auth_type": {"none"}}, hx...)
+		wantStatus(t, "add "+name, r, http.StatusOK)
+	}
+	p := serversPage(t, br, "/servers/"+id+"?tab=sources")
+	row := sourcesRow(p, "remote")
+	if row == nil {
+		t.Fatal("no row for remote")
+	}
+	src := strings.TrimPrefix(attr(row, "id"), "source-row-")
+	dialog := "rename-source-" + src
+	if open := p.byID(dialog + "-open"); open == nil || attr(open, "data-dialog-open") != dialog {
+		t.Fatal("no Rename opener")
+	}
+	if d := p.byID(dialog); d == nil || hasAttr(d, "open") {
+		t.Fatal("the Rename dialog is missing or open")
+	}
+	rename := base + "/" + src + "/rename"
+
+	taken := br.post(t, rename, url.Values{"_csrf": {tok}, "name": {"other"}}, hx...)
+	wantStatus(t, "rename to a taken name", taken, http.StatusConflict)
+	checkHTML(t, "rename to a taken name", taken, false)
+	if d := taken.byID(dialog); d == nil || !hasAttr(d, "open") || !strings.Contains(taken.text(dialog+"-name-error"), "other") {
+		t.Errorf("taken: dialog open %v, error %q", d != nil && hasAttr(d, "open"), taken.text(dialog+"-name-error"))
+	}
+	bad := br.post(t, rename, url.Values{"_csrf": {tok}, "name": {strings.Repeat("x", 65)}}, hx...)
+	wantStatus(t, "rename to a long name", bad, http.StatusUnprocessableEntity)
+	if got := bad.text(dialog + "-name-error"); !strings.HasPrefix(got, "Name must be") {
+		t.Errorf("long name error %q", got)
+	}
+	if sourcesRow(serversPage(t, br, "/servers/"+id+"?tab=sources"), "remote") == nil {
+		t.Fatal("a refused rename changed the source")
+	}
+
+	done := br.post(t, rename, url.Values{"_csrf": {tok}, "name": {"renamed"}}, hx...)
+	wantStatus(t, "rename", done, http.StatusOK)
+	if !strings.Contains(done.header.Get("HX-Trigger"), "Source remote renamed to renamed.") {
+		t.Errorf("rename toast: %q", done.header.Get("HX-Trigger"))
+	}
+	if sourcesRow(done, "renamed") == nil || sourcesRow(done, "remote") != nil {
+		t.Error("the section does not show the new name")
+	}
+}

@@ -67,6 +67,13 @@ func TestUI24_DiscoverMarksConflictsAndImportsApproved(t *testing.T) {
 	p.Settle(Click(`#add-source-form button[type=submit]`))
 	row := sourcesRow("remote")
 	p.WaitFor(`document.querySelector('`+row+` .source-status')?.textContent === "Active"`, 10*time.Second, "the Active source row")
+	// Rename's dialog (admin-ui.md §11.3) opens with its field focused;
+	// Escape closes it.
+	p.Click(row + ` [data-dialog-open^="rename-source-"]`)
+	p.WaitFor(`document.querySelector('`+row+` dialog[id^="rename-source-"]').open && document.activeElement.name === "name"`, 10*time.Second, "the Rename dialog, name focused")
+	p.Axe("Rename source dialog")
+	p.Key(KeyEscape)
+	p.WaitFor(`!document.querySelector('`+row+` dialog[id^="rename-source-"]').open`, 10*time.Second, "Escape to close the Rename dialog")
 
 	p.Settle(Click(row + ` .source-discover`))
 	p.WaitFor(`document.querySelectorAll("#sources-import-form input[name=tool]").length === 3`, 10*time.Second, "three discovered tools")
