@@ -75,6 +75,9 @@ type Deps struct {
 	// UIClient overrides the web UI's app.js timers (tests: the offline
 	// indicator and the fallback tick); zero keeps them.
 	UIClient ui.ClientTimers
+	// LocalMCPURL is MCPBOX_LOCAL_MCP_URL, the MCP URL the dashboard shows
+	// ("" = the gateway's default on this machine).
+	LocalMCPURL string
 }
 
 // Routes lists every route of the main listener. It fails when the web
@@ -86,6 +89,7 @@ func Routes(d Deps) (http.Handler, error) {
 		TestRuns: d.TestRuns, Sources: d.Sources, Transfer: d.Transfer, RemoteAccess: d.RemoteAccess, OAuth: d.OAuth,
 		Proxies: d.Proxies, CookieAlwaysSecure: d.CookieAlwaysSecure, PublicOrigin: d.PublicOrigin,
 		WriteTimeout: d.WriteTimeout, Heartbeat: d.StreamPing, Recheck: d.StreamRecheck, Client: d.UIClient,
+		LocalMCPURL: d.LocalMCPURL,
 	})
 	if err != nil {
 		return nil, err

@@ -28,8 +28,7 @@ import (
 //     attribute; the SVG has role=img and a name naming the peak; "Show data
 //     as table" is a server-driven disclosure (aria-expanded, table=1 in the
 //     region's URL so refreshes keep it open).
-//   - The local MCP URL is MCPBOX_LOCAL_MCP_URL's default: ui.Deps does not
-//     carry the configured value yet.
+//   - The local MCP URL is MCPBOX_LOCAL_MCP_URL (Deps.LocalMCPURL).
 
 func (h *handler) dashboardRoutes() []Route {
 	rs := []Route{{Method: http.MethodGet, Pattern: "/{$}", Access: Session, h: h.dashboardShow}}

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -172,7 +173,7 @@ func (h *handler) dashboardStart(ctx context.Context, v *dashView) error {
 		return err
 	}
 	v.NoServers = len(p.Items) == 0
-	v.LocalURL = defaultLocalMCPURL
+	v.LocalURL = cmp.Or(h.d.LocalMCPURL, defaultLocalMCPURL)
 	v.ClaudeCmd = "claude mcp add --transport http mcpbox " + v.LocalURL
 	return nil
 }

@@ -36,12 +36,12 @@ func TestUI13_UI15_DashboardCardsAndGettingStarted(t *testing.T) {
 	if got := p.text("dashboard-recent"); !strings.Contains(got, "Nothing has happened yet") && p.byID("dashboard-recent-list") == nil {
 		t.Errorf("recent activity %q", got)
 	}
-	if got := p.text("dashboard-local-url"); got != "http://127.0.0.1:8002/mcp" {
+	if got := p.text("dashboard-local-url"); got != "http://mcpbox.lan:8002/mcp" { // the harness's MCPBOX_LOCAL_MCP_URL
 		t.Errorf("local URL %q", got)
 	}
 	copyBtn := p.byID("dashboard-copy-cmd")
 	if copyBtn == nil || attr(copyBtn, "data-copy-target") != "dashboard-claude-cmd" ||
-		p.text("dashboard-claude-cmd") != "claude mcp add --transport http mcpbox http://127.0.0.1:8002/mcp" {
+		p.text("dashboard-claude-cmd") != "claude mcp add --transport http mcpbox http://mcpbox.lan:8002/mcp" {
 		t.Errorf("copy button %v, command %q", copyBtn, p.text("dashboard-claude-cmd"))
 	}
 

@@ -83,7 +83,7 @@ func newBackend(t *testing.T, opts ...func(*options)) *backend {
 		Config: config.Config{
 			Token: envcfg.Token(o.token), SandboxURL: o.sandboxURL, SandboxToken: envcfg.Token(o.sandboxToken), CookieSecure: "auto",
 			SessionIdle: 30 * time.Minute, SessionMax: 7 * 24 * time.Hour, HashConcurrency: 2, TestRunConc: 2,
-			LocalMCPURL: "http://127.0.0.1:8002/mcp", TrustedProxies: []string{"127.0.0.0/8", "::1/128"},
+			LocalMCPURL: "http://mcpbox.lan:8002/mcp", TrustedProxies: []string{"127.0.0.0/8", "::1/128"},
 		},
 		Store: store, Keys: keys, Hasher: password.New(password.Fast(), 4),
 		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),

@@ -54,6 +54,9 @@ type Deps struct {
 	CookieAlwaysSecure bool
 	// PublicOrigin is MCPBOX_PUBLIC_ORIGIN ("" = the request's own origin).
 	PublicOrigin string
+	// LocalMCPURL is MCPBOX_LOCAL_MCP_URL, the MCP URL the dashboard's
+	// getting-started card shows ("" = http://127.0.0.1:8002/mcp).
+	LocalMCPURL string
 	// WriteTimeout is the write deadline of a UI response (60 s when zero);
 	// the event stream sets its own per write.
 	WriteTimeout time.Duration

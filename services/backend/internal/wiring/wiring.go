@@ -263,7 +263,7 @@ func (b *Backend) build(ctx context.Context, o Options, d buildDeps) error {
 		Transfer:           transfer.New(transfer.Deps{Store: store, Keys: keys, Tools: toolsSvc, Version: buildinfo.Version}),
 		RemoteAccess:       remoteaccess.New(remoteaccess.Deps{Store: store, Sandbox: sandbox}),
 		OAuth:              oauthSvc,
-		CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin,
+		CookieAlwaysSecure: cfg.CookieSecure == "true", PublicOrigin: cfg.PublicOrigin, LocalMCPURL: cfg.LocalMCPURL,
 	}
 	if o.Main != nil {
 		o.Main(&mainDeps)
