@@ -77,13 +77,14 @@ help: ## Show this help
 # Build and run
 
 .PHONY: build run
-build: ## Build bin/{backend,gateway,sandbox,sandbox-worker,edge,devidp,devstack} and bin/sandbox-e2e, once
+build: ## Build bin/{backend,gateway,sandbox,sandbox-worker,edge,devidp,devstack}, bin/sandbox-e2e and bin/everything-server (an e2e upstream), once
 	@mkdir -p $(BIN)
 	$(GOBUILD) -o $(BIN)/ $(addprefix ./services/,$(SERVICES))
 	$(GOBUILD) -tags e2e -o $(BIN)/sandbox-e2e ./services/sandbox
 	GOEXPERIMENT=norandomizedheapbase64 $(GOBUILD) -o $(BIN)/sandbox-worker ./services/sandbox/cmd/sandbox-worker
 	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/devidp ./devidp
 	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/devstack ./devstack
+	cd tools && GOWORK=off $(GOBUILD) -o $(BIN)/everything-server github.com/modelcontextprotocol/go-sdk/conformance/everything-server
 
 # devstack is built and exec'd rather than `go run`: go run exits on SIGTERM
 # without waiting for its child, so the stack would outlive make.

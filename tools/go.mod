@@ -89,6 +89,9 @@ require (
 
 replace github.com/mcpbox/mcpbox/proto => ../proto
 
-tool github.com/sqlc-dev/sqlc/cmd/sqlc
+tool (
+	github.com/modelcontextprotocol/go-sdk/conformance/everything-server
+	github.com/sqlc-dev/sqlc/cmd/sqlc
+)
 
 replace github.com/mcpbox/mcpbox/db => ../db

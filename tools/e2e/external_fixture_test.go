@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -66,6 +67,45 @@ type fixtureMCP struct {
 	results map[string]*mcp.CallToolResult
 	// defs are the tool definitions the fixture serves, by name.
 	defs map[string]*mcp.Tool
+	// faults counts the tools/call requests answered by a fault, by text.
+	faults map[string]int
+	// idle is the session idle timeout of the current instance (0: none).
+	idle time.Duration
+}
+
+// Texts of echo-text calls that the fixture answers with a fault after
+// reading the whole request, before the tool runs: as far as the sender
+// can tell, the tool may have run.
+const (
+	faultReset = "fault: reset the connection"
+	fault502   = "fault: 502 Bad Gateway"
+)
+
+// fault answers a tools/call request whose text names a fault and reports
+// whether it did.
+func (f *fixtureMCP) fault(w http.ResponseWriter, text string) bool {
+	if text != faultReset && text != fault502 {
+		return false
+	}
+	f.mu.Lock()
+	f.faults[text]++
+	f.mu.Unlock()
+	if text == fault502 {
+		http.Error(w, "upstream proxy: bad gateway", http.StatusBadGateway)
+		return true
+	}
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err == nil {
+		_ = conn.Close()
+	}
+	return true
+}
+
+// faulted returns how many tools/call requests were answered with the fault text.
+func (f *fixtureMCP) faulted(text string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.faults[text]
 }
 
 // startFixtureMCP starts the fixture on 127.0.0.1 with the four tools. A
@@ -77,6 +117,7 @@ func startFixtureMCP(t *testing.T, stateless bool) *fixtureMCP {
 	f := &fixtureMCP{
 		stateless: stateless,
 		methods:   map[string]int{}, results: map[string]*mcp.CallToolResult{}, defs: map[string]*mcp.Tool{},
+		faults: map[string]int{},
 	}
 	f.serve(echoDescV1)
 	f.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -86,11 +127,19 @@ func startFixtureMCP(t *testing.T, stateless bool) *fixtureMCP {
 			_ = r.Body.Close()
 			var msg struct {
 				Method string `json:"method"`
+				Params struct {
+					Arguments struct {
+						Text string `json:"text"`
+					} `json:"arguments"`
+				} `json:"params"`
 			}
 			if json.Unmarshal(body, &msg) == nil && msg.Method != "" {
 				f.mu.Lock()
 				f.methods[msg.Method]++
 				f.mu.Unlock()
+			}
+			if msg.Method == "tools/call" && f.fault(w, msg.Params.Arguments.Text) {
+				return
 			}
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
@@ -126,7 +175,8 @@ func (f *fixtureMCP) serve(echoDesc string) {
 		InputSchema: json.RawMessage(`{"type":"object"}`),
 	}, f.fail)
 	srv := f.server
-	f.handler.Store(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: f.stateless}))
+	f.handler.Store(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv },
+		&mcp.StreamableHTTPOptions{Stateless: f.stateless, SessionTimeout: f.idle}))
 }
 
 // add serves (or replaces) a tool.
@@ -186,6 +236,14 @@ func (f *fixtureMCP) restartChanged() { f.serve(echoDescV2) }
 
 // restart restarts the fixture's MCP server unchanged.
 func (f *fixtureMCP) restart() { f.serve(echoDescV1) }
+
+// restartExpiring restarts the fixture's MCP server unchanged, closing
+// sessions idle for longer than idle (0: never), as the go-sdk's
+// SessionTimeout does.
+func (f *fixtureMCP) restartExpiring(idle time.Duration) {
+	f.idle = idle
+	f.serve(echoDescV1)
+}
 
 // echoTool is the definition of echo-text with description desc.
 func echoTool(desc string) *mcp.Tool {

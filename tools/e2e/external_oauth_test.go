@@ -312,7 +312,7 @@ func TestBE83_SB82_ExternalOAuthSourceEndToEnd(t *testing.T) {
 	o := startOAuthFixture(t)
 	st := startStackWith(t, t.TempDir(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t), "MCPBOX_SANDBOX_E2E_LOOPBACK="+o.addr())
 	env := readDevEnv(t, st.data)
-	a := newAdmin(t, e2eBackendURL, env["MCPBOX_SETUP_CODE"])
+	a := newAdmin(t, env["MCPBOX_SETUP_CODE"])
 	x := &extEnv{admin: a, client: connectGo(t, e2eLocalMCPURL, nil), up: o.fixtureMCP, server: "ext_oauth", toolIDs: map[string]string{}}
 	var created struct {
 		ID string `json:"id"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -108,10 +109,11 @@ type extEnv struct {
 //nolint:paralleltest // owns the e2e ports while it runs
 func TestBE82_GW73_GW74_SB79_ExternalMCPServerEndToEnd(t *testing.T) {
 	upstreams := map[string]*fixtureMCP{"sessions": startFixtureMCP(t, false), "stateless": startFixtureMCP(t, true)}
+	odd := startNotMCP(t)
 	st := startStackWith(t, t.TempDir(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t),
-		"MCPBOX_SANDBOX_E2E_LOOPBACK="+upstreams["sessions"].addr()+","+upstreams["stateless"].addr())
+		"MCPBOX_SANDBOX_E2E_LOOPBACK="+upstreams["sessions"].addr()+","+upstreams["stateless"].addr()+","+odd.Listener.Addr().String())
 	env := readDevEnv(t, st.data)
-	a := newAdmin(t, e2eBackendURL, env["MCPBOX_SETUP_CODE"])
+	a := newAdmin(t, env["MCPBOX_SETUP_CODE"])
 	client := connectGo(t, e2eLocalMCPURL, nil)
 	newEnv := func(t *testing.T, server string, up *fixtureMCP) *extEnv {
 		t.Helper()
@@ -126,6 +128,7 @@ func TestBE82_GW73_GW74_SB79_ExternalMCPServerEndToEnd(t *testing.T) {
 
 	// The refusals of §12: they need nothing but a server.
 	t.Run("SB79_BlockedAddressesRefusedAtDiscovery", func(t *testing.T) { blockedDiscovery(t, newEnv(t, "blocked", nil)) })
+	t.Run("SB79_NotMCPAnswersNamedAtDiscovery", func(t *testing.T) { notMCPDiscovery(t, newEnv(t, "odd", nil), odd) })
 	steps := []struct {
 		name string
 		run  func(*testing.T, *extEnv)
@@ -134,6 +137,8 @@ func TestBE82_GW73_GW74_SB79_ExternalMCPServerEndToEnd(t *testing.T) {
 		{"BE83_ImportApproveStart", importApproveStart},
 		{"GW73_GW75_SB80_ResultsPassThroughUnchanged", passThrough},
 		{"SB81_SessionLostThenReinitialisedOnce", sessionLost},
+		{"SB81_SessionExpiredWhileIdleReinitialisedOnce", sessionIdleExpiry},
+		{"SB81_MayHaveRunNotResent", mayHaveRun},
 		{"GW74_BE84_SB80_DefinitionChangeRefusedUntilReapproved", definitionChange},
 	}
 	for _, mode := range []string{"sessions", "stateless"} {
@@ -163,7 +168,7 @@ func addApproveDiscover(t *testing.T, x *extEnv) {
 	}
 
 	// BE-82: not usable yet; the sandbox is not asked, so the fixture sees nothing.
-	e := x.admin.fail(t, http.MethodPost, "/api/v1/external-sources/"+x.sourceID+"/discover", nil, http.StatusConflict)
+	e := x.admin.failPost(t, "/api/v1/external-sources/"+x.sourceID+"/discover", http.StatusConflict)
 	if e.Code != proto.CodeInvalidState || !strings.Contains(e.Message, "pending_review") {
 		t.Errorf("discovery of a pending source: %+v, want invalid_state naming pending_review", e)
 	}
@@ -178,7 +183,7 @@ func addApproveDiscover(t *testing.T, x *extEnv) {
 
 	// SB-79, §13.2: the host is not approved for the server, so discovery
 	// sends allowed_hosts null and the loopback fixture is a private address.
-	e = x.admin.fail(t, http.MethodPost, "/api/v1/external-sources/"+x.sourceID+"/discover", nil, http.StatusBadGateway)
+	e = x.admin.failPost(t, "/api/v1/external-sources/"+x.sourceID+"/discover", http.StatusBadGateway)
 	wantMsg := fmt.Sprintf("EgressDenied: '%s' resolves to a private or reserved address; "+
 		"such hosts must be approved with mcpbox_request_network_access.", x.up.addr())
 	if e.Code != proto.CodeDiscoveryFailed || !strings.Contains(e.Message, wantMsg) {
@@ -355,6 +360,61 @@ func sessionLost(t *testing.T, x *extEnv) {
 	}
 }
 
+// sessionIdleExpiry: the fixture closes sessions idle for a second (the
+// go-sdk's SessionTimeout), so the sandbox's pooled session, younger than
+// the pool's own 5-minute idle expiry (sandbox.md §13.2), is gone at the
+// upstream when the next call comes; that call gets 404, re-initialises
+// once and runs exactly once (SB-81, §13.3). A stateless upstream keeps no
+// session: its call runs once without initialize.
+func sessionIdleExpiry(t *testing.T, x *extEnv) {
+	x.up.restartExpiring(time.Second)
+	defer x.up.restartExpiring(0)
+	x.call(t, x.exposed(upEcho), map[string]any{"text": "a session for the new instance"})
+	inits, calls := x.up.method("initialize"), len(x.up.callsOf(upEcho))
+	time.Sleep(1500 * time.Millisecond) // the upstream's idle timer, not a wait for MCPbox
+	r := x.call(t, x.exposed(upEcho), map[string]any{"text": "after the expiry"})
+	if r.IsError || textOf(t, r) != "echo: after the expiry" {
+		t.Errorf("call after the upstream expired the session: %s", jsonOf(t, r))
+	}
+	wantInits := 1
+	if x.up.stateless {
+		wantInits = 0
+	}
+	if n := x.up.method("initialize") - inits; n != wantInits {
+		t.Errorf("%d initialize after the expiry, want %d", n, wantInits)
+	}
+	if n := len(x.up.callsOf(upEcho)) - calls; n != 1 {
+		t.Errorf("the fixture ran %s %d times for one call", upEcho, n)
+	}
+}
+
+// mayHaveRun: a call whose request reached the upstream but got no result
+// (the connection reset after the whole request was read; a 502 from a
+// proxy in front of the server) may have run, so the sandbox does not
+// resend it (sandbox.md §13.3, SB-81): the client gets isError naming the
+// failure and the upstream received the request exactly once. (A timeout
+// is the third such case; an imported tool's timeout is fixed at 30 s,
+// backend.md §13.2, so the sandbox's SB-81 test covers it with a short one.)
+func mayHaveRun(t *testing.T, x *extEnv) {
+	for _, c := range []struct{ text, wantPrefix string }{
+		{faultReset, "ConnectError: "},
+		{fault502, "HTTPError: "},
+	} {
+		before := x.up.faulted(c.text)
+		r := x.call(t, x.exposed(upEcho), map[string]any{"text": c.text})
+		if got := textOf(t, r); !r.IsError || !strings.HasPrefix(got, c.wantPrefix) {
+			t.Errorf("%q: isError %v %q, want isError starting %q", c.text, r.IsError, got, c.wantPrefix)
+		}
+		if n := x.up.faulted(c.text) - before; n != 1 {
+			t.Errorf("%q: the upstream received the call %d times, want once", c.text, n)
+		}
+	}
+	// The next call works.
+	if r := x.call(t, x.exposed(upEcho), map[string]any{"text": "after the faults"}); r.IsError || textOf(t, r) != "echo: after the faults" {
+		t.Errorf("call after the faults: %s", jsonOf(t, r))
+	}
+}
+
 // definitionChange: the fixture restarts with echo-text's description
 // changed after its approval. The sandbox refuses the call with
 // DefinitionChanged without calling the tool, and the gateway adds the next
@@ -488,7 +548,7 @@ func blockedDiscovery(t *testing.T, x *extEnv) {
 		if src.Status != string(proto.SourceActive) {
 			t.Errorf("admin-added source %s: status %s, want active", c.name, src.Status)
 		}
-		e := x.admin.fail(t, http.MethodPost, "/api/v1/external-sources/"+src.ID+"/discover", nil, http.StatusBadGateway)
+		e := x.admin.failPost(t, "/api/v1/external-sources/"+src.ID+"/discover", http.StatusBadGateway)
 		want := "EgressDenied: '" + c.host + "' is a loopback, link-local or metadata destination, which tools can never reach."
 		if e.Code != proto.CodeDiscoveryFailed || e.Message != "Discovery failed: "+want {
 			t.Errorf("discovery of %s: %+v, want discovery_failed %q", c.url, e, want)
@@ -498,6 +558,52 @@ func blockedDiscovery(t *testing.T, x *extEnv) {
 	}
 	if n := dialled.Load(); n != 0 {
 		t.Errorf("the unlisted loopback listener received %d requests", n)
+	}
+}
+
+// startNotMCP serves, on loopback, the answers of §13.4 that are not MCP:
+// /redirect a 302, /challenge a Cloudflare challenge page, /login a 401
+// with its challenge header.
+func startNotMCP(t *testing.T) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/redirect", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere/mcp", http.StatusFound)
+	})
+	mux.HandleFunc("/challenge", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cf-Mitigated", "challenge")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = io.WriteString(w, "<!DOCTYPE html><title>Just a moment...</title>")
+	})
+	mux.HandleFunc("/login", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("WWW-Authenticate", `Bearer resource_metadata="http://`+r.Host+`/.well-known/oauth-protected-resource/login"`)
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// notMCPDiscovery: a source answering a redirect, a challenge page or a
+// 401 fails discovery with the sandbox's error type and its next step in
+// the message, and the source is marked error with it (SB-79, sandbox.md
+// §13.4); the address is approved, so nothing else stands in the way.
+func notMCPDiscovery(t *testing.T, x *extEnv, odd *httptest.Server) {
+	x.grantHost(t, odd.Listener.Addr().String())
+	for _, c := range []struct{ path, want string }{
+		{"/redirect", "Redirect: The MCP server answered with a redirect (HTTP 302); redirects are not followed; update the source URL."},
+		{"/challenge", "CloudflareChallenge: The MCP server is behind a bot challenge page (Cloudflare)"},
+		{"/login", "AuthRequired: The MCP server requires authorization (HTTP 401); configure a token or connect with OAuth."},
+	} {
+		var src extSourceJSON
+		x.admin.must(t, http.MethodPost, "/api/v1/servers/"+x.serverID+"/external-sources",
+			map[string]any{"name": strings.TrimPrefix(c.path, "/"), "url": odd.URL + c.path}, &src)
+		e := x.admin.failPost(t, "/api/v1/external-sources/"+src.ID+"/discover", http.StatusBadGateway)
+		if e.Code != proto.CodeDiscoveryFailed || !strings.HasPrefix(e.Message, "Discovery failed: "+c.want) {
+			t.Errorf("discovery of %s: %+v, want discovery_failed starting %q", c.path, e, "Discovery failed: "+c.want)
+		}
+		x.checkSource(t, src.ID, string(proto.SourceError), c.want)
 	}
 }
 
@@ -580,23 +686,30 @@ func (x *extEnv) call(t *testing.T, name string, args map[string]any) *mcp.CallT
 }
 
 // checkUnchanged checks that r, as the client received it, is the result
-// the fixture returned for upstream, once io.mcpbox/execution (naming
-// version of the imported tool) is taken out of _meta.
+// the fixture returned for upstream (checkSameResult).
 func (x *extEnv) checkUnchanged(t *testing.T, upstream string, r *mcp.CallToolResult, version int) {
 	t.Helper()
-	got := withoutEnvelope(t, r)
-	meta, _ := got["_meta"].(map[string]any)
+	checkSameResult(t, upstream, r, x.up.result(upstream), x.toolIDs[upstream], version)
+}
+
+// checkSameResult checks that got, the result of an imported tool as a
+// client of the gateway received it, is want, the result the upstream
+// returned, once io.mcpbox/execution (naming version of toolID) is taken
+// out of _meta.
+func checkSameResult(t *testing.T, upstream string, got, want *mcp.CallToolResult, toolID string, version int) {
+	t.Helper()
+	g := withoutEnvelope(t, got)
+	meta, _ := g["_meta"].(map[string]any)
 	exec, _ := meta["io.mcpbox/execution"].(map[string]any)
-	if exec["tool_id"] != x.toolIDs[upstream] || exec["version"] != float64(version) {
-		t.Errorf("%s: _meta io.mcpbox/execution %v, want version %d of %s", upstream, exec, version, x.toolIDs[upstream])
+	if exec["tool_id"] != toolID || exec["version"] != float64(version) {
+		t.Errorf("%s: _meta io.mcpbox/execution %v, want version %d of %s", upstream, exec, version, toolID)
 	}
 	delete(meta, "io.mcpbox/execution")
 	if len(meta) == 0 {
-		delete(got, "_meta")
+		delete(g, "_meta")
 	}
-	want := withoutEnvelope(t, x.up.result(upstream))
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("%s: the client received\n %s\nthe upstream returned\n %s", upstream, jsonOf(t, got), jsonOf(t, want))
+	if w := withoutEnvelope(t, want); !reflect.DeepEqual(g, w) {
+		t.Errorf("%s: the client received\n %s\nthe upstream returned\n %s", upstream, jsonOf(t, g), jsonOf(t, w))
 	}
 }
 
@@ -652,13 +765,14 @@ func sameValue(t *testing.T, a, b any) bool {
 	return sameJSON(jsonOf(t, a), jsonOf(t, b))
 }
 
-// fail sends a request that must fail with status and returns its error.
-func (a *admin) fail(t *testing.T, method, path string, in any, status int) proto.Error {
+// failPost sends a POST without a body that must fail with status and
+// returns its error.
+func (a *admin) failPost(t *testing.T, path string, status int) proto.Error {
 	t.Helper()
-	got, body := a.do(t, method, path, in)
+	got, body := a.do(t, http.MethodPost, path, nil)
 	var e proto.ErrorBody
 	if got != status || json.Unmarshal(body, &e) != nil {
-		t.Fatalf("%s %s: %d %s, want %d", method, path, got, body, status)
+		t.Fatalf("POST %s: %d %s, want %d", path, got, body, status)
 	}
 	return e.Error
 }

@@ -26,11 +26,12 @@ const (
 	adminPassword = "e2e-admin-password-42"
 )
 
-// newAdmin creates the first admin with the stack's setup code (a stack
-// whose admin exists already logs in) and logs in in token mode.
-func newAdmin(t *testing.T, base, setupCode string) *admin {
+// newAdmin creates the first admin of the e2e stack's backend with the
+// stack's setup code (a stack whose admin exists already logs in) and logs
+// in in token mode.
+func newAdmin(t *testing.T, setupCode string) *admin {
 	t.Helper()
-	a := &admin{base: base, http: &http.Client{Timeout: 30 * time.Second}}
+	a := &admin{base: e2eBackendURL, http: &http.Client{Timeout: 30 * time.Second}}
 	status, body := a.do(t, http.MethodPost, "/api/v1/auth/setup",
 		map[string]string{"username": adminUser, "password": adminPassword, "setup_code": setupCode})
 	if status != http.StatusCreated && status != http.StatusConflict {

@@ -62,7 +62,9 @@ const (
 	// gateway tool is named <server>__<tool> or mcpbox_* (§7.3), so none of
 	// them can exist; the call gets the gateway's unknown-tool isError
 	// result, which tools-call-simple-text and tools-call-error even count
-	// as a pass without testing anything.
+	// as a pass without testing anything. The scenarios about tool results
+	// run through MCPbox against the go-sdk's everything-server instead
+	// (external_everything_test.go).
 	fixedToolName = "calls a fixed tool name that no <server>__<tool> can be (gateway.md §7.3)"
 	// The gateway never sends server→client requests or logging
 	// notifications (no sampling, elicitation or logging; §5.1).

@@ -26,6 +26,18 @@ type goClient struct {
 // request, and checks it negotiated the modern era through server/discover.
 func connectGo(t *testing.T, endpoint string, header http.Header) *goClient {
 	t.Helper()
+	c := dialGo(t, endpoint, header)
+	init := c.cs.InitializeResult()
+	if init == nil || init.ProtocolVersion != "2026-07-28" || init.ServerInfo == nil || init.ServerInfo.Name != "mcpbox" {
+		t.Fatalf("go-sdk did not negotiate 2026-07-28 with mcpbox through server/discover: %+v", init)
+	}
+	return c
+}
+
+// dialGo connects a go-sdk client to endpoint, any MCP server, sending
+// header on every request; the session closes at cleanup.
+func dialGo(t *testing.T, endpoint string, header http.Header) *goClient {
+	t.Helper()
 	c := &goClient{}
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcpbox-e2e-go", Version: "1.0.0"}, &mcp.ClientOptions{
 		ToolListChangedHandler: func(context.Context, *mcp.ToolListChangedRequest) { c.changes.Add(1) },
@@ -43,10 +55,6 @@ func connectGo(t *testing.T, endpoint string, header http.Header) *goClient {
 	}
 	t.Cleanup(func() { _ = cs.Close() })
 	c.cs = cs
-	init := cs.InitializeResult()
-	if init == nil || init.ProtocolVersion != "2026-07-28" || init.ServerInfo == nil || init.ServerInfo.Name != "mcpbox" {
-		t.Fatalf("go-sdk did not negotiate 2026-07-28 with mcpbox through server/discover: %+v", init)
-	}
 	return c
 }
 

@@ -46,7 +46,7 @@ func startInteropStack(t *testing.T, mode string) *interopStack {
 	if !strings.Contains(s.out.String(), `"MCPBOX_GATEWAY_SESSION_MODE":"`+mode+`"`) {
 		t.Fatalf("the gateway's config line does not say session mode %s:\n%s", mode, s.out.String())
 	}
-	is.admin = newAdmin(t, e2eBackendURL, env["MCPBOX_SETUP_CODE"])
+	is.admin = newAdmin(t, env["MCPBOX_SETUP_CODE"])
 	return is
 }
 
