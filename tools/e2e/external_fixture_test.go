@@ -71,6 +71,36 @@ type fixtureMCP struct {
 	faults map[string]int
 	// idle is the session idle timeout of the current instance (0: none).
 	idle time.Duration
+	// key, when set, is the header every request must carry.
+	key struct{ name, value string }
+	// refused counts requests without the key.
+	refused int
+}
+
+// requireKey makes every request carry header name with value (the
+// credential of a header-auth source, backend.md §13.1) or get 401.
+func (f *fixtureMCP) requireKey(name, value string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.key.name, f.key.value = name, value
+}
+
+// authorized reports whether r carries the key, counting refusals.
+func (f *fixtureMCP) authorized(r *http.Request) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.key.name == "" || r.Header.Get(f.key.name) == f.key.value {
+		return true
+	}
+	f.refused++
+	return false
+}
+
+// refusedCount returns how many requests lacked the key.
+func (f *fixtureMCP) refusedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.refused
 }
 
 // Texts of echo-text calls that the fixture answers with a fault after
@@ -122,6 +152,10 @@ func startFixtureMCP(t *testing.T, stateless bool) *fixtureMCP {
 	f.serve(echoDescV1)
 	f.ts = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.requests.Add(1)
+		if !f.authorized(r) {
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
 		if r.Body != nil {
 			body, _ := io.ReadAll(r.Body)
 			_ = r.Body.Close()
@@ -141,6 +175,7 @@ func startFixtureMCP(t *testing.T, stateless bool) *fixtureMCP {
 			if msg.Method == "tools/call" && f.fault(w, msg.Params.Arguments.Text) {
 				return
 			}
+
 			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
 		f.handler.Load().ServeHTTP(w, r)

@@ -415,23 +415,31 @@ func TestBE83_SB82_ExternalOAuthSourceEndToEnd(t *testing.T) {
 	}
 
 	// SB-82 and backend.md §12.2: no token value in any service's log line.
+	checkNotLogged(t, st, issued)
+}
+
+// checkNotLogged checks that no service's log line and nothing else of the
+// stack's output holds any of values (credentials: SB-82, backend.md §12.2).
+func checkNotLogged(t *testing.T, st *Stack, values []string) {
+	t.Helper()
+	lines := st.ServiceLines(t)
 	for _, svc := range services() {
 		if len(lines[svc]) == 0 {
 			t.Errorf("no log lines of %s", svc)
 		}
 		for _, l := range lines[svc] {
 			text := jsonOf(t, l)
-			for _, tok := range issued {
-				if strings.Contains(text, tok) {
-					t.Errorf("%s logged a token value: %s", svc, text)
+			for _, v := range values {
+				if strings.Contains(text, v) {
+					t.Errorf("%s logged a credential: %s", svc, text)
 				}
 			}
 		}
 	}
 	out := st.out.String()
-	for _, tok := range issued {
-		if strings.Contains(out, tok) {
-			t.Errorf("the stack's output holds token %s…", tok[:6])
+	for _, v := range values {
+		if strings.Contains(out, v) {
+			t.Errorf("the stack's output holds credential %s…", v[:6])
 		}
 	}
 }

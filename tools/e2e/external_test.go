@@ -109,9 +109,9 @@ type extEnv struct {
 //nolint:paralleltest // owns the e2e ports while it runs
 func TestBE82_GW73_GW74_SB79_ExternalMCPServerEndToEnd(t *testing.T) {
 	upstreams := map[string]*fixtureMCP{"sessions": startFixtureMCP(t, false), "stateless": startFixtureMCP(t, true)}
-	odd := startNotMCP(t)
-	st := startStackWith(t, t.TempDir(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t),
-		"MCPBOX_SANDBOX_E2E_LOOPBACK="+upstreams["sessions"].addr()+","+upstreams["stateless"].addr()+","+odd.Listener.Addr().String())
+	keyed, odd := startFixtureMCP(t, false), startNotMCP(t)
+	st := startStackWith(t, t.TempDir(), "MCPBOX_DATABASE_URL="+dbtest.EmptyURL(t), "MCPBOX_SANDBOX_E2E_LOOPBACK="+
+		strings.Join([]string{upstreams["sessions"].addr(), upstreams["stateless"].addr(), keyed.addr(), odd.Listener.Addr().String()}, ","))
 	env := readDevEnv(t, st.data)
 	a := newAdmin(t, env["MCPBOX_SETUP_CODE"])
 	client := connectGo(t, e2eLocalMCPURL, nil)
@@ -141,6 +141,7 @@ func TestBE82_GW73_GW74_SB79_ExternalMCPServerEndToEnd(t *testing.T) {
 		{"SB81_MayHaveRunNotResent", mayHaveRun},
 		{"GW74_BE84_SB80_DefinitionChangeRefusedUntilReapproved", definitionChange},
 	}
+	t.Run("SB82_HeaderCredentialFromASecret", func(t *testing.T) { headerCredential(t, newEnv(t, "ext_keyed", keyed), st) })
 	for _, mode := range []string{"sessions", "stateless"} {
 		t.Run("Upstream_"+mode, func(t *testing.T) {
 			x := newEnv(t, "ext_"+mode, upstreams[mode])
@@ -559,6 +560,66 @@ func blockedDiscovery(t *testing.T, x *extEnv) {
 	if n := dialled.Load(); n != 0 {
 		t.Errorf("the unlisted loopback listener received %d requests", n)
 	}
+}
+
+// headerCredential: a source with header auth takes its credential from a
+// secret of the server (backend.md §13.1). The admin adds it, discovers,
+// imports echo-text (approved at once, its manifest naming the secret) and
+// starts the server; every request to the upstream carries the header, the
+// call runs, and after the upstream rotates its key and the admin sets the
+// secret's new value, calls carry the new one. Neither value appears in a
+// result or a log line (SB-82).
+func headerCredential(t *testing.T, x *extEnv, st *Stack) {
+	const header, secret = "X-Api-Key", "UPSTREAM_KEY"
+	oldKey, newKey := "e2e-upstream-key-one-5f3a9c", "e2e-upstream-key-two-81d0e4"
+	x.up.requireKey(header, oldKey)
+	x.admin.must(t, http.MethodPost, "/api/v1/servers/"+x.serverID+"/secrets", map[string]any{"name": secret, "value": oldKey}, nil)
+	var src extSourceJSON
+	x.admin.must(t, http.MethodPost, "/api/v1/servers/"+x.serverID+"/external-sources", map[string]any{
+		"name": extSource, "url": x.up.url(), "auth_type": "header", "auth_header_name": header, "auth_secret_name": secret,
+	}, &src)
+	x.sourceID = src.ID
+	x.grantHost(t, x.up.addr())
+	var d extDiscovery
+	x.admin.must(t, http.MethodPost, "/api/v1/external-sources/"+x.sourceID+"/discover", nil, &d)
+	if len(d.Tools) != 4 {
+		t.Fatalf("discovery with the key: %+v", d)
+	}
+	var imp struct {
+		Imported []struct {
+			ToolID string `json:"tool_id"`
+		} `json:"imported"`
+	}
+	x.admin.must(t, http.MethodPost, "/api/v1/external-sources/"+x.sourceID+"/import", map[string]any{"tool_names": []string{upEcho}}, &imp)
+	if len(imp.Imported) != 1 {
+		t.Fatalf("import: %+v", imp)
+	}
+	x.toolIDs[upEcho] = imp.Imported[0].ToolID
+	if m := x.tool(t, upEcho).Latest.Manifest; !slices.Equal(m.Secrets, []string{secret}) {
+		t.Errorf("imported tool's manifest secrets %v, want [%s]", m.Secrets, secret)
+	}
+	x.admin.must(t, http.MethodPost, "/api/v1/servers/"+x.serverID+"/start", nil, nil)
+	x.waitListed(t, x.exposed(upEcho), func(m map[string]*mcp.Tool) bool { return m[x.exposed(upEcho)] != nil })
+	if r := x.call(t, x.exposed(upEcho), map[string]any{"text": "with the key"}); r.IsError || textOf(t, r) != "echo: with the key" {
+		t.Errorf("call with the key: %s", jsonOf(t, r))
+	}
+	if n := x.up.refusedCount(); n != 0 {
+		t.Errorf("the upstream refused %d requests without the key", n)
+	}
+
+	// The upstream rotates its key; until the admin sets the new value the
+	// call is refused with AuthRequired, then it runs with the new key.
+	x.up.requireKey(header, newKey)
+	r := x.call(t, x.exposed(upEcho), map[string]any{"text": "old key"})
+	if !r.IsError || !strings.HasPrefix(textOf(t, r), "AuthRequired: ") {
+		t.Errorf("call with the rotated-out key: %s", jsonOf(t, r))
+	}
+	x.admin.must(t, http.MethodPut, "/api/v1/servers/"+x.serverID+"/secrets/"+secret, map[string]any{"value": newKey}, nil)
+	waitFor(t, "a call with the new key", func() (bool, string) {
+		r := x.call(t, x.exposed(upEcho), map[string]any{"text": "new key"})
+		return !r.IsError && textOf(t, r) == "echo: new key", jsonOf(t, r)
+	})
+	checkNotLogged(t, st, []string{oldKey, newKey})
 }
 
 // startNotMCP serves, on loopback, the answers of §13.4 that are not MCP:
