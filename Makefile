@@ -45,6 +45,15 @@ SQLC := GOWORK=off go tool -modfile=../tools/go.mod sqlc
 pin-version   = $(shell awk '$$1 == "$(2)" { print $$2 }' $(CURDIR)/tools/pins/$(1)/go.mod)
 GOLANGCI_LINT := $(CACHEBIN)/golangci-lint-$(call pin-version,golangci-lint,github.com/golangci/golangci-lint/v2)-$(GOVERSION)
 BENCHSTAT     := $(CACHEBIN)/benchstat-$(call pin-version,benchstat,golang.org/x/perf)-$(GOVERSION)
+GOVULNCHECK   := $(CACHEBIN)/govulncheck-$(call pin-version,govulncheck,golang.org/x/vuln)-$(GOVERSION)
+# The vulndb pin provides both the indexer (cmd/indexdb) and the OSV files (data/osv of the module),
+# indexed once into .cache/vulndb/<version> for an offline govulncheck (operations.md §7).
+VULNDB_PIN    := $(call pin-version,vulndb,golang.org/x/vulndb)
+VULNDB_INDEX  := $(CACHEBIN)/vulndb-$(VULNDB_PIN)-$(GOVERSION)
+VULNDB        := $(CURDIR)/.cache/vulndb/$(VULNDB_PIN)
+# The licence check is the licenses pin's own package, so its version is a hash of its sources
+# (go.mod, go.sum, the non-test .go files by name), as tools/testrun's deps.SourceVersion computes it.
+LICENSES      := $(CACHEBIN)/licenses-src-$(shell cd $(CURDIR)/tools/pins/licenses && cat go.mod go.sum $$(ls *.go | grep -v '_test\.go$$' | LC_ALL=C sort) | sha256sum | cut -c1-12)-$(GOVERSION)
 # --allow-serial-runners waits for another golangci-lint (sharing its cache) instead of failing.
 LINT          := $(GOLANGCI_LINT) run --allow-serial-runners --config $(CURDIR)/.golangci.yml
 
@@ -150,6 +159,13 @@ update-golden: ## Rewrite testdata/*.golden in packages that define -update; rev
 		echo "== $${d#$(CURDIR)/}"; (cd $$d && GOWORK=$$gw go test . -count=1 -update) || exit 1; \
 	done
 
+# Opt-in, never part of make test (OPS-31). The first run builds kube-apiserver and kubectl into .cache/k8s/v1.37.2
+# (about 4 min and 3 GB of RAM on 2 cores; Go module proxy only) and installs Debian's etcd-server when etcd is missing.
+.PHONY: k8s-apiserver-check
+k8s-apiserver-check: ## Server-side dry-run of both overlays on a locally built kube-apiserver v1.37.2 (opt-in; operations.md §4.7)
+	tools/k8s/build-apiserver.sh
+	cd deploy && GOWORK=off go test -count=1 -tags apiserver ./k8s/apiserver/
+
 # ---------------------------------------------------------------------------
 # Checks (operations.md §7)
 
@@ -164,8 +180,15 @@ golangci: $(GOLANGCI_LINT) ## golangci-lint v2 (pinned in tools/pins) over every
 fmt: $(GOLANGCI_LINT) ## gofumpt + goimports over every module
 	$(call each-mod,$(CODE_MODS),$(GOLANGCI_LINT) fmt --config $(CURDIR)/.golangci.yml ./...)
 
-vuln: ## Supply-chain gate; for now go mod verify and go mod tidy -diff in every module (govulncheck comes later)
-	@st=0; $(MAKE) --no-print-directory mod-verify || st=1; $(MAKE) --no-print-directory tidy-diff || st=1; exit $$st
+# go mod tidy -diff is part of lint and not repeated here. testrun's vuln stage runs the same checks, counted as tests.
+vuln: $(GOVULNCHECK) $(VULNDB)/index/db.json $(LICENSES) ## Supply-chain gate: go mod verify in every module, offline govulncheck through tools/vulngate and its canary, licence check
+	@st=0; $(MAKE) --no-print-directory mod-verify || st=1; \
+	echo "== govulncheck (offline, $(VULNDB_PIN)) through tools/vulngate"; \
+	(cd tools && GOWORK=off go run ./vulngate -root $(CURDIR) -govulncheck $(GOVULNCHECK) -db $(VULNDB)) || st=1; \
+	echo "== vulngate canary (GO-2021-0113 must be reported)"; \
+	(cd tools && GOWORK=off MCPBOX_GOVULNCHECK=$(GOVULNCHECK) MCPBOX_VULNDB=$(VULNDB) go test -count=1 -tags vulncanary -run '^TestOPS41_CanaryReported$$' ./vulngate) || st=1; \
+	echo "== licences"; $(LICENSES) -root $(CURDIR) || st=1; \
+	exit $$st
 
 mod-verify: ## go mod verify in every module (tools, deploy and pins too)
 	$(call each-gomod,$(ALL_MODS),go mod verify)
@@ -208,7 +231,7 @@ vet-sql: ## Prepare every query against MCPBOX_SQLC_DATABASE_URL (a migrated dat
 # Pinned tools (tools/pins; operations.md §8)
 
 .PHONY: tools
-tools: $(GOLANGCI_LINT) $(BENCHSTAT) ## Build the pinned Go tools into .cache/bin
+tools: $(GOLANGCI_LINT) $(BENCHSTAT) $(GOVULNCHECK) $(VULNDB_INDEX) $(LICENSES) $(VULNDB)/index/db.json ## Build the pinned Go tools into .cache/bin; index the vulndb into .cache/vulndb
 
 $(GOLANGCI_LINT):
 	@mkdir -p $(CACHEBIN)
@@ -217,6 +240,25 @@ $(GOLANGCI_LINT):
 $(BENCHSTAT):
 	@mkdir -p $(CACHEBIN)
 	cd tools/pins/benchstat && GOWORK=off go build -trimpath -o $@.tmp golang.org/x/perf/cmd/benchstat && mv $@.tmp $@
+
+$(GOVULNCHECK):
+	@mkdir -p $(CACHEBIN)
+	cd tools/pins/govulncheck && GOWORK=off go build -trimpath -o $@.tmp golang.org/x/vuln/cmd/govulncheck && mv $@.tmp $@
+
+$(VULNDB_INDEX):
+	@mkdir -p $(CACHEBIN)
+	cd tools/pins/vulndb && GOWORK=off go build -trimpath -o $@.tmp golang.org/x/vulndb/cmd/indexdb && mv $@.tmp $@
+
+$(LICENSES):
+	@mkdir -p $(CACHEBIN)
+	cd tools/pins/licenses && GOWORK=off go build -trimpath -o $@.tmp . && mv $@.tmp $@
+
+# Indexed once per vulndb pin (about 70 s cold); the indexer is order-only, so a toolchain bump does not re-index.
+$(VULNDB)/index/db.json: | $(VULNDB_INDEX)
+	cd tools/pins/vulndb && GOWORK=off go mod download golang.org/x/vulndb
+	rm -rf $(VULNDB).tmp $(VULNDB)
+	$(VULNDB_INDEX) -vulns "$$(cd tools/pins/vulndb && GOWORK=off go list -m -f '{{.Dir}}' golang.org/x/vulndb)/data/osv" -out $(VULNDB).tmp
+	mv $(VULNDB).tmp $(VULNDB)
 
 # ---------------------------------------------------------------------------
 # Housekeeping

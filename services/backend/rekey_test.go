@@ -100,31 +100,69 @@ func rekeySummary(t *testing.T, logs *lifecycletest.Logs) map[string][2]int {
 	return out
 }
 
+// rotation is a database with a ciphertext in every column under key id 1,
+// and the environments of its rotation to key id 2 (operations.md §6.4).
+type rotation struct {
+	url    string
+	stored []sealed
+	// rotating has the new key current (id 2) and key 1 decrypt-only;
+	// rotated is rotating with key 1 removed.
+	rotating, rotated map[string]string
+}
+
+// newRotation starts the backend once on a fresh database (key check and
+// signing key under key id 1), stores a ciphertext for every other column
+// under key id 1, and returns the rotation's environments.
+func newRotation(t *testing.T) rotation {
+	t.Helper()
+	url := dbtest.URL(t)
+	oldEnv := testEnv(url)
+	oldKeyHex := oldEnv["MCPBOX_ENCRYPTION_KEY"]
+	startOnce(t, oldEnv)
+	stored := storeCiphertexts(t, url, newKeyring(t, 1, oldKeyHex))
+	if stale, total := keyIDsNot(t, url, 1); stale != 0 || total != 7 {
+		t.Fatalf("before rekey: %d of %d ciphertexts not under key id 1", stale, total)
+	}
+	rotating := maps.Clone(oldEnv)
+	rotating["MCPBOX_ENCRYPTION_KEY_ID"] = "2"
+	rotating["MCPBOX_ENCRYPTION_KEY"] = newKeyHex
+	rotating["MCPBOX_ENCRYPTION_OLD_KEYS"] = "1:" + oldKeyHex
+	rotated := maps.Clone(rotating)
+	delete(rotated, "MCPBOX_ENCRYPTION_OLD_KEYS")
+	return rotation{url: url, stored: stored, rotating: rotating, rotated: rotated}
+}
+
+// newKeyring returns a keyring holding only keyHex as key id id.
+func newKeyring(t *testing.T, id int, keyHex string) *seal.Keyring {
+	t.Helper()
+	keys, err := seal.New(id, keyHex, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}
+
+// checkStored checks that every stored ciphertext in the database at url
+// opens with keys to its plaintext.
+func checkStored(t *testing.T, url string, stored []sealed, keys *seal.Keyring) {
+	t.Helper()
+	for _, s := range stored {
+		var ct []byte
+		dbtest.QueryRow(t, url, s.query, []any{&ct}, s.args...)
+		if got, err := keys.Open(s.purpose, ct); err != nil || string(got) != s.plaintext {
+			t.Errorf("%s: opens to %q, %v; want %q", s.purpose, got, err, s.plaintext)
+		}
+	}
+}
+
 // BE-59: after `backend rekey` with a new key id every ciphertext carries the
 // new id, and the backend starts with the old key removed. `migrate check`
 // fails, naming the id and its row count, while a used key id is missing,
 // and rekey refuses to start then; rekey is idempotent.
 func TestBE59_RekeyToANewKeyID(t *testing.T) {
 	t.Parallel()
-	url := dbtest.URL(t)
-	oldEnv := testEnv(url)
-	oldKeyHex := oldEnv["MCPBOX_ENCRYPTION_KEY"]
-	startOnce(t, oldEnv) // key check and signing key under key id 1
-	oldKeys, err := seal.New(1, oldKeyHex, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	stored := storeCiphertexts(t, url, oldKeys)
-	if stale, total := keyIDsNot(t, url, 1); stale != 0 || total != 7 {
-		t.Fatalf("before rekey: %d of %d ciphertexts not under key id 1", stale, total)
-	}
-
-	rotating := maps.Clone(oldEnv) // new key current, old key decrypt-only
-	rotating["MCPBOX_ENCRYPTION_KEY_ID"] = "2"
-	rotating["MCPBOX_ENCRYPTION_KEY"] = newKeyHex
-	rotating["MCPBOX_ENCRYPTION_OLD_KEYS"] = "1:" + oldKeyHex
-	rotated := maps.Clone(rotating) // the old key removed
-	delete(rotated, "MCPBOX_ENCRYPTION_OLD_KEYS")
+	r := newRotation(t)
+	url, stored, rotating, rotated := r.url, r.stored, r.rotating, r.rotated
 
 	// Without key 1: migrate check and rekey name the id and its rows
 	// (settings, signing_keys, server_secrets, external_mcp_sources, oauth_flows).
@@ -155,17 +193,7 @@ func TestBE59_RekeyToANewKeyID(t *testing.T) {
 	if stale, total := keyIDsNot(t, url, 2); stale != 0 || total != 7 {
 		t.Fatalf("after rekey: %d of %d ciphertexts not under key id 2", stale, total)
 	}
-	newKeys, err := seal.New(2, newKeyHex, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range stored {
-		var ct []byte
-		dbtest.QueryRow(t, url, s.query, []any{&ct}, s.args...)
-		if got, err := newKeys.Open(s.purpose, ct); err != nil || string(got) != s.plaintext {
-			t.Errorf("%s: opens to %q, %v; want %q", s.purpose, got, err, s.plaintext)
-		}
-	}
+	checkStored(t, url, stored, newKeyring(t, 2, newKeyHex))
 
 	// Idempotent: a second run finds everything current.
 	logs, err = lifecycletest.Run(t, run, []string{"rekey"}, rotating)

@@ -53,6 +53,9 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	log := lifecycle.Start(stdout, service, cfg.Common, cfg, environ)
 	reg := obs.NewRegistry(service)
 	m := metrics.New(reg)
+	for _, r := range tokencheck.Reasons() {
+		m.JWTRejections.WithLabelValues(string(r))
+	}
 
 	// Key loading and certificate reloads outlive the signal: they keep
 	// working while in-flight exchanges drain.

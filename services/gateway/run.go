@@ -11,6 +11,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/mcpbox/mcpbox/proto"
 	"github.com/mcpbox/mcpbox/proto/buildinfo"
@@ -99,6 +100,15 @@ func serve(ctx context.Context, _, environ []string, stdout io.Writer) error {
 	// MCPBOX_SHUTDOWN_DELAY /mcp answers 503 and the streams close, so the
 	// drain waits only on calls in flight.
 	health := httpserve.NewHealth()
+	promauto.With(reg).NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "mcpbox_gateway_draining",
+		Help: "1 from the shutdown signal on, while /readyz answers 503 and calls in flight drain, else 0.",
+	}, func() float64 {
+		if health.Draining() {
+			return 1
+		}
+		return 0
+	})
 	var shuttingDown atomic.Bool
 	stopStreams := context.AfterFunc(ctx, func() {
 		time.Sleep(cfg.ShutdownDelay)

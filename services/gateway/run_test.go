@@ -23,6 +23,8 @@ const gatewayToken = "e9d8c7b6a5f40312e9d8c7b6a5f40312e9d8c7b6a5f40312e9d8c7b6a5
 // to a real go-sdk client while the remote one answers 503 -32082 because
 // its policy never loaded (GW-42); a service token on the local listener
 // and a missing one on the remote listener are refused with -32083.
+// OPS-22 (gateway): before its first catalog load /readyz is 503 naming the
+// catalog while /healthz stays 200.
 func TestGW42_BackendDownAtStart(t *testing.T) {
 	t.Parallel()
 	svc := lifecycletest.Start(t, run, nil, map[string]string{
@@ -42,6 +44,9 @@ func TestGW42_BackendDownAtStart(t *testing.T) {
 			if code, body := lifecycletest.Get(t, base+path); code != want {
 				t.Errorf("%s%s: %d %s", base, path, code, body)
 			}
+		}
+		if _, body := lifecycletest.Get(t, base+"/readyz"); !strings.Contains(body, "not_ready") || !strings.Contains(body, "catalog") {
+			t.Errorf("%s/readyz does not name the catalog: %s", base, body)
 		}
 	}
 	if code, body := lifecycletest.Do(t, "POST", local+"/mcp", proto.HeaderServiceToken, gatewayToken); code != 403 || !strings.Contains(body, "-32083") {

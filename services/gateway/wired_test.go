@@ -509,8 +509,9 @@ func TestGW95_RequestIDsTravel(t *testing.T) {
 	}
 }
 
-// GW-93: SIGTERM during a 2 s tool call: /readyz turns 503 at once, the call
-// completes and its record is delivered, and the process exits 0.
+// GW-93, OPS-23: SIGTERM during a 2 s tool call: /readyz turns 503 at once
+// and mcpbox_gateway_draining reads 1, the call completes and its record is
+// delivered (the queue is flushed), and the process exits 0.
 // (The 503 -32082 with Retry-After 1 for a request that arrives after the
 // delay is checked by the listen package's TestGW36_SecurityHeaders.)
 func TestGW93_ShutdownLetsTheCallFinish(t *testing.T) {
@@ -543,6 +544,9 @@ func TestGW93_ShutdownLetsTheCallFinish(t *testing.T) {
 		code, _ := lifecycletest.Get(t, base+"/readyz")
 		return code == http.StatusServiceUnavailable
 	})
+	if _, metrics := lifecycletest.Get(t, base+"/metrics"); !strings.Contains(metrics, "\nmcpbox_gateway_draining 1\n") {
+		t.Error("mcpbox_gateway_draining is not 1 while the gateway drains")
+	}
 	a := <-done
 	if a.err != nil || a.res.IsError {
 		t.Fatalf("the call during the shutdown: %v %+v", a.err, a.res)

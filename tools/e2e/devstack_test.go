@@ -90,10 +90,7 @@ func TestOPS5_DevstackRunsTheRealStack(t *testing.T) {
 	_ = session.Close()
 
 	// OPS-1: every mcpbox_<service>_build_info shows go1.27.3.
-	for svc, url := range map[string]string{
-		"backend": "http://127.0.0.1:18004/metrics", "gateway": "http://127.0.0.1:18002/metrics",
-		"sandbox": "http://127.0.0.1:18001/metrics", "edge": "http://127.0.0.1:19080/metrics",
-	} {
+	for svc, url := range metricsURLs() {
 		_, body := get(t, url)
 		re := regexp.MustCompile(`mcpbox_` + svc + `_build_info\{[^}]*go_version="go1\.27\.3"[^}]*\} 1`)
 		if !re.MatchString(body) {
@@ -107,6 +104,7 @@ func TestOPS5_DevstackRunsTheRealStack(t *testing.T) {
 	}
 
 	checkSandboxExecutes(t, s, strings.TrimPrefix(fixture.URL, "http://"))
+	checkLiveMetrics(t) // OPS-18
 
 	// OPS-6: SIGINT stops everything with exit 0 and frees the ports.
 	if err := s.Stop(t); err != nil {

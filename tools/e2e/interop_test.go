@@ -18,11 +18,12 @@ import "testing"
 //nolint:paralleltest // owns the e2e ports while it runs
 func TestGW96_GW97_GW98_InteropHybridMode(t *testing.T) {
 	st := startInteropStack(t, "hybrid")
-	t.Run("GW98_GoSDK", func(t *testing.T) { runGoSDKLocal(t, st) })                              // GW-98
-	t.Run("GW98_GoSDKRemoteListener", func(t *testing.T) { runGoSDKRemote(t, st) })               // GW-98
-	t.Run("OPS5_GoSDKThroughEdge", func(t *testing.T) { runGoSDKThroughEdge(t, st) })             // OPS-5
-	t.Run("GW96_TypeScriptSDK", func(t *testing.T) { runTypeScriptSDK(t, st) })                   // GW-96
-	t.Run("GW97_InspectorCLIInitializeEra", func(t *testing.T) { runInspector(t, st, "legacy") }) // GW-97
+	t.Run("GW98_GoSDK", func(t *testing.T) { runGoSDKLocal(t, st) })                                   // GW-98
+	t.Run("GW98_GoSDKRemoteListener", func(t *testing.T) { runGoSDKRemote(t, st) })                    // GW-98
+	t.Run("OPS5_GoSDKThroughEdge", func(t *testing.T) { runGoSDKThroughEdge(t, st) })                  // OPS-5
+	t.Run("OPS16_RequestIDThroughEveryService", func(t *testing.T) { runRequestIDThroughEdge(t, st) }) // OPS-16
+	t.Run("GW96_TypeScriptSDK", func(t *testing.T) { runTypeScriptSDK(t, st) })                        // GW-96
+	t.Run("GW97_InspectorCLIInitializeEra", func(t *testing.T) { runInspector(t, st, "legacy") })      // GW-97
 	t.Run("Conformance", func(t *testing.T) { runConformance(t, st) })
 }
 

@@ -56,6 +56,8 @@ type state struct {
 
 	binErr     error  // nil once bin/ is built
 	lintBin    string // the pinned golangci-lint, absolute
+	pins       []deps.Pin
+	goVersion  string
 	dbURL      string
 	cluster    *testdb.Cluster
 	unitRan    bool
@@ -85,7 +87,7 @@ func (s *state) stages() []pipeline.Stage {
 		{Name: "postgres", Run: s.postgres},
 		{Name: "generate", Run: s.makeTarget("check-generate")},
 		{Name: "lint", Run: s.lint},
-		{Name: "vuln", Run: s.makeTarget("vuln")},
+		{Name: "vuln", Run: s.vuln},
 		{Name: "unit", Run: s.unit},
 		{Name: "deploy", Run: s.deploy},
 		{Name: "e2e", Run: s.e2e},
@@ -132,6 +134,7 @@ func (s *state) deps(ctx context.Context, log io.Writer) pipeline.Result {
 	if p := deps.NodePath(facts); p != "" {
 		s.env = setEnv(s.env, "PATH", filepath.Join(s.cfg.root, p)+string(os.PathListSeparator)+lookupEnv(s.env, "PATH"))
 	}
+	s.pins, s.goVersion = facts.Pins, facts.GoVersion
 	for _, p := range facts.Pins {
 		if p.Name == "golangci-lint" {
 			s.lintBin = filepath.Join(s.cfg.root, p.Binary(facts.GoVersion))

@@ -156,5 +156,21 @@ func New(reg prometheus.Registerer) *Edge {
 			Namespace: ns, Subsystem: sub, Name: "panics_total", Help: "Recovered panics in request handling.",
 		}),
 	}
+	// Series of closed label sets start at zero (operations.md §3.3); the
+	// JWT rejection reasons are tokencheck's, set by the caller.
+	zero := func(v *prometheus.CounterVec, values ...string) {
+		for _, x := range values {
+			v.WithLabelValues(x)
+		}
+	}
+	zero(m.EmailWithheld, EmailAbsent, EmailInvalid, EmailUnverified)
+	zero(m.JWKSKeysSkipped, SkipKty, SkipUse, SkipAlg, SkipSize, SkipNoKID)
+	zero(m.UpstreamErrors, KindDial, KindTimeout, KindReset, KindAborted)
+	zero(m.RateLimited, LimiterIP, LimiterAuthFailures, LimiterSubject, LimiterStreams, LimiterInflight)
+	zero(m.BodyBytes, DirectionIn, DirectionOut)
+	for _, trigger := range []string{TriggerStartup, TriggerSchedule, TriggerUnknownKID} {
+		m.JWKSFetches.WithLabelValues(trigger, ResultOK)
+		m.JWKSFetches.WithLabelValues(trigger, ResultError)
+	}
 	return m
 }

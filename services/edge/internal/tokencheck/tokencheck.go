@@ -104,6 +104,16 @@ const (
 	DuplicateHeader Reason = "duplicate_header"
 )
 
+// Reasons returns every reason label of mcpbox_edge_jwt_rejections_total,
+// so its series can start at zero (operations.md §3.3); DuplicateHeader is
+// counted as Malformed and has no series of its own.
+func Reasons() []Reason {
+	return []Reason{
+		NoToken, Malformed, TooLarge, AlgNotAllowed, KIDMissing, KIDUnknown, TypNotAllowed, SignatureInvalid, IssMismatch,
+		AudMismatch, ExpMissing, Expired, NotYetValid, SubInvalid, ClientNotAllowed, InsufficientScope, KeysUnavailable,
+	}
+}
+
 // Errors a KeySource returns.
 var (
 	// ErrUnknownKID: no usable key has that kid, even after the

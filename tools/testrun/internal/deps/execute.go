@@ -50,6 +50,12 @@ func Steps(a Action, priv Privilege, root string) []Step {
 		return []Step{{Dir: a.Pin.Dir(), Env: []string{"GOWORK=off"}, Args: []string{
 			"go", "build", "-trimpath", "-o", filepath.Join(root, a.Output) + ".tmp", a.Pin.Tool,
 		}}}
+	case IndexVulnDB:
+		// The download is a no-op when the module cache holds the module.
+		return []Step{
+			{Dir: a.Pin.Dir(), Env: []string{"GOWORK=off"}, Args: []string{"go", "mod", "download", a.Pin.Module}},
+			{Args: []string{filepath.Join(root, a.Tool), "-vulns", a.Input, "-out", filepath.Join(root, a.Output) + ".tmp"}},
+		}
 	}
 	return nil
 }
@@ -90,9 +96,15 @@ func (e *Executor) run(ctx context.Context, log io.Writer, a Action) error {
 	if a.Kind == NodeInstall && a.Version == "" {
 		return fmt.Errorf("no Node version pinned in %s", NodePinFile)
 	}
-	if a.Kind == BuildPin {
+	if a.Kind == BuildPin || a.Kind == IndexVulnDB {
 		if err := os.MkdirAll(filepath.Join(e.Root, filepath.Dir(a.Output)), 0o750); err != nil {
 			return fmt.Errorf("create %s: %w", filepath.Dir(a.Output), err)
+		}
+	}
+	if a.Kind == IndexVulnDB {
+		// A half-written index from an interrupted run would make indexdb fail.
+		if err := os.RemoveAll(filepath.Join(e.Root, a.Output) + ".tmp"); err != nil {
+			return fmt.Errorf("clear %s.tmp: %w", a.Output, err)
 		}
 	}
 	for _, s := range Steps(a, e.Privilege, e.Root) {
@@ -105,8 +117,14 @@ func (e *Executor) run(ctx context.Context, log io.Writer, a Action) error {
 			return err
 		}
 	}
-	if a.Kind == BuildPin {
+	if a.Kind == BuildPin || a.Kind == IndexVulnDB {
 		out := filepath.Join(e.Root, a.Output)
+		if a.Kind == IndexVulnDB {
+			// An incomplete index (no db.json) is replaced.
+			if err := os.RemoveAll(out); err != nil {
+				return fmt.Errorf("replace %s: %w", a.Output, err)
+			}
+		}
 		if err := os.Rename(out+".tmp", out); err != nil {
 			return fmt.Errorf("install %s: %w", a.Output, err)
 		}

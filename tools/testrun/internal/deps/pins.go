@@ -3,6 +3,8 @@ package deps
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -22,9 +24,13 @@ type Pin struct {
 	Name string
 	// Tool is the package path from the tool line.
 	Tool string
-	// Module and Version are the required module that provides Tool.
+	// Module and Version are the required module that provides Tool. For a
+	// local pin, Module is the pin module itself and Version its SourceVersion.
 	Module  string
 	Version string
+	// Local: the tool is a package of the pin module itself (the licence
+	// check in tools/pins/licenses), not of a required module.
+	Local bool
 }
 
 // Dir is the pin module's directory, relative to the repository root.
@@ -42,6 +48,7 @@ func (p Pin) Binary(goVersion string) string {
 func ParsePin(name string, gomod []byte) (Pin, error) {
 	p := Pin{Name: name}
 	var requires [][2]string
+	modulePath := ""
 	block := ""
 	sc := bufio.NewScanner(bytes.NewReader(gomod))
 	for sc.Scan() {
@@ -65,6 +72,8 @@ func ParsePin(name string, gomod []byte) (Pin, error) {
 			verb, args = f[0], f[1:]
 		}
 		switch {
+		case verb == "module" && len(args) == 1:
+			modulePath = args[0]
 		case verb == "tool" && len(args) == 1:
 			if p.Tool != "" {
 				return Pin{}, fmt.Errorf("pin %s: more than one tool line", name)
@@ -82,10 +91,42 @@ func ParsePin(name string, gomod []byte) (Pin, error) {
 			p.Module, p.Version = r[0], r[1]
 		}
 	}
+	if p.Module == "" && modulePath != "" && (p.Tool == modulePath || strings.HasPrefix(p.Tool, modulePath+"/")) {
+		p.Module, p.Local = modulePath, true
+	}
 	if p.Module == "" {
 		return Pin{}, fmt.Errorf("pin %s: no require line provides %s", name, p.Tool)
 	}
 	return p, nil
+}
+
+// SourceVersion versions a local pin by its sources, so that an edit
+// rebuilds it: "src-" and the first 12 hex digits of the SHA-256 of go.mod,
+// go.sum and the non-test .go files at the top of dir, concatenated in that
+// order (the .go files sorted by name). The Makefile computes the same with
+// cat and sha256sum.
+func SourceVersion(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", err
+	}
+	files := []string{"go.mod", "go.sum"}
+	var goFiles []string
+	for _, e := range entries {
+		if n := e.Name(); !e.IsDir() && strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") {
+			goFiles = append(goFiles, n)
+		}
+	}
+	sort.Strings(goFiles)
+	h := sha256.New()
+	for _, f := range append(files, goFiles...) {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			return "", fmt.Errorf("version local pin: %w", err)
+		}
+		_, _ = h.Write(b)
+	}
+	return "src-" + hex.EncodeToString(h.Sum(nil))[:12], nil
 }
 
 // ReadPins reads every tools/pins/<name>/go.mod under root, sorted by name.
@@ -110,6 +151,11 @@ func ReadPins(root string) ([]Pin, error) {
 		p, err := ParsePin(e.Name(), b)
 		if err != nil {
 			return nil, err
+		}
+		if p.Local {
+			if p.Version, err = SourceVersion(filepath.Join(root, PinsDir, e.Name())); err != nil {
+				return nil, fmt.Errorf("pin %s: %w", e.Name(), err)
+			}
 		}
 		pins = append(pins, p)
 	}

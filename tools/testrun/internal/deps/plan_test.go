@@ -3,6 +3,7 @@ package deps
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -316,5 +317,184 @@ func TestRepositoryPins(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, NodePinFile)); err != nil {
 		t.Error(err)
+	}
+}
+
+// vulnPins are the supply-chain pins of operations.md §7: govulncheck, the
+// vulndb indexer and the local licence check.
+func vulnPins() []Pin {
+	return []Pin{
+		{Name: "govulncheck", Tool: "golang.org/x/vuln/cmd/govulncheck", Module: "golang.org/x/vuln", Version: "v1.9.0"},
+		{Name: "licenses", Tool: "github.com/mcpbox/mcpbox/tools/pins/licenses", Module: "github.com/mcpbox/mcpbox/tools/pins/licenses", Version: "src-0123456789ab", Local: true},
+		{Name: "vulndb", Tool: "golang.org/x/vulndb/cmd/indexdb", Module: "golang.org/x/vulndb", Version: "v0.0.0-20261105234957-e22db6528018"},
+	}
+}
+
+// TestOPS41_VulnDBIndexPlanned: the offline vulnerability database is
+// indexed once into .cache/vulndb/<version>, after the indexer is built, and
+// only when its index is missing (OPS-41, operations.md §8).
+func TestOPS41_VulnDBIndexPlanned(t *testing.T) {
+	t.Parallel()
+	complete := completeFacts()
+	complete.Pins = append(complete.Pins, vulnPins()...)
+	complete.GoModCache = "/gomod"
+	for _, f := range FilesToCheck(goVersion, complete.Pins) {
+		complete.Files[f] = true
+	}
+	if got := Plan(complete); got != nil {
+		t.Errorf("complete machine: %+v", got)
+	}
+	db := vulnPins()[2]
+	index := Action{
+		Kind: IndexVulnDB, Pin: db, Output: ".cache/vulndb/" + db.Version,
+		Tool:  ".cache/bin/vulndb-" + db.Version + "-" + goVersion,
+		Input: "/gomod/golang.org/x/vulndb@" + db.Version + "/data/osv",
+		Why:   ".cache/vulndb/" + db.Version + " is not indexed; index golang.org/x/vulndb " + db.Version + " data/osv with .cache/bin/vulndb-" + db.Version + "-" + goVersion,
+	}
+	missingIndex := complete
+	missingIndex.Files = map[string]bool{}
+	for k, v := range complete.Files {
+		missingIndex.Files[k] = v
+	}
+	delete(missingIndex.Files, VulnDBIndex(db))
+	if diff := cmp.Diff([]Action{index}, Plan(missingIndex)); diff != "" {
+		t.Errorf("missing index (-want +got):\n%s", diff)
+	}
+	deleted := complete
+	deleted.Files = map[string]bool{}
+	deleted.OnPath = map[string]bool{"initdb": true, "chromium": true, "promtool": true}
+	want := append(buildActions(complete.Pins), index)
+	var got []Action
+	for _, a := range Plan(deleted) {
+		if !a.Network() {
+			got = append(got, a)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("deleted .cache: builds (-want +got):\n%s", diff)
+	}
+	steps := Steps(index, Root, "/repo")
+	wantSteps := []Step{
+		{Dir: "tools/pins/vulndb", Env: []string{"GOWORK=off"}, Args: []string{"go", "mod", "download", "golang.org/x/vulndb"}},
+		{Args: []string{"/repo/.cache/bin/vulndb-" + db.Version + "-" + goVersion, "-vulns", index.Input, "-out", "/repo/.cache/vulndb/" + db.Version + ".tmp"}},
+	}
+	if diff := cmp.Diff(wantSteps, steps); diff != "" {
+		t.Errorf("index steps (-want +got):\n%s", diff)
+	}
+}
+
+// TestOPS41_LocalPinVersionedBySource: a pin whose tool is its own package
+// (tools/pins/licenses) is named after a hash of its sources, so an edit to
+// its code rebuilds the binary while an edit to its tests does not.
+func TestOPS41_LocalPinVersionedBySource(t *testing.T) {
+	t.Parallel()
+	gomod := "module github.com/mcpbox/mcpbox/tools/pins/licenses\n\ngo 1.26.0\n\nrequire github.com/google/licensecheck v0.3.1\n\ntool github.com/mcpbox/mcpbox/tools/pins/licenses\n"
+	p, err := ParsePin("licenses", []byte(gomod))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Local || p.Module != "github.com/mcpbox/mcpbox/tools/pins/licenses" || p.Version != "" {
+		t.Errorf("ParsePin = %+v, want a local pin of its own module", p)
+	}
+	dir := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", gomod)
+	write("go.sum", "")
+	write("main.go", "package main\n")
+	v1, err := SourceVersion(dir)
+	if err != nil || !strings.HasPrefix(v1, "src-") || len(v1) != len("src-")+12 {
+		t.Fatalf("SourceVersion = %q, %v", v1, err)
+	}
+	write("main_test.go", "package main\n")
+	if v, _ := SourceVersion(dir); v != v1 {
+		t.Errorf("a test file changed the version: %s -> %s", v1, v)
+	}
+	write("check.go", "package main\n")
+	if v, _ := SourceVersion(dir); v == v1 {
+		t.Errorf("a new source file kept the version %s", v)
+	}
+}
+
+// TestOPS41_RepositorySupplyChainPins reads the committed pins of
+// operations.md §7: govulncheck v1.9.0, the vulndb indexer at its pinned
+// snapshot, and the local licence check.
+func TestOPS41_RepositorySupplyChainPins(t *testing.T) {
+	t.Parallel()
+	root, err := filepath.Abs(filepath.Join("..", "..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins, err := ReadPins(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{
+		"govulncheck": "golang.org/x/vuln/cmd/govulncheck golang.org/x/vuln v1.9.0",
+		"vulndb":      "golang.org/x/vulndb/cmd/indexdb golang.org/x/vulndb v0.0.0-20261105234957-e22db6528018",
+		"licenses":    "github.com/mcpbox/mcpbox/tools/pins/licenses github.com/mcpbox/mcpbox/tools/pins/licenses local",
+	}
+	for _, p := range pins {
+		w, ok := want[p.Name]
+		if !ok {
+			continue
+		}
+		delete(want, p.Name)
+		got := p.Tool + " " + p.Module + " " + p.Version
+		if p.Local {
+			got = p.Tool + " " + p.Module + " local"
+		}
+		if got != w {
+			t.Errorf("pin %s = %q, want %q", p.Name, got, w)
+		}
+	}
+	for name := range want {
+		t.Errorf("tools/pins/%s is missing", name)
+	}
+}
+
+// TestOPS41_MakefileNamesPinsLikeTestrun: the Makefile's names for the
+// supply-chain pins and the database (make vuln, make tools) are the ones
+// stage deps builds, so neither builds a binary the other cannot find.
+func TestOPS41_MakefileNamesPinsLikeTestrun(t *testing.T) {
+	t.Parallel()
+	root, err := filepath.Abs(filepath.Join("..", "..", "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins, err := ReadPins(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// -p prints make's variables; -n with the help target runs no recipe.
+	cmd := exec.CommandContext(t.Context(), "make", "--no-print-directory", "-C", root, "-pn", "help")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("make -pn help: %v", err)
+	}
+	vars := map[string]string{}
+	for line := range strings.Lines(string(out)) {
+		if k, v, ok := strings.Cut(strings.TrimSpace(line), " := "); ok {
+			vars[k] = v
+		}
+	}
+	byName := map[string]Pin{}
+	for _, p := range pins {
+		byName[p.Name] = p
+	}
+	want := map[string]string{
+		"GOVULNCHECK":  byName["govulncheck"].Binary(goVersion),
+		"VULNDB_INDEX": byName[VulnDBPin].Binary(goVersion),
+		"LICENSES":     byName["licenses"].Binary(goVersion),
+		"VULNDB":       VulnDB(byName[VulnDBPin]),
+	}
+	for k, rel := range want {
+		if got := vars[k]; got != filepath.Join(root, rel) {
+			t.Errorf("Makefile %s = %q, testrun builds %q", k, got, filepath.Join(root, rel))
+		}
 	}
 }

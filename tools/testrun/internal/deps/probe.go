@@ -33,6 +33,9 @@ func Probe(ctx context.Context, root string) (Facts, error) {
 		return Facts{}, fmt.Errorf("probe go version: %w", err)
 	}
 	f.GoVersion = gov
+	if f.GoModCache, err = output(ctx, root, "go", "env", "GOMODCACHE"); err != nil {
+		return Facts{}, fmt.Errorf("probe module cache: %w", err)
+	}
 	for _, c := range []string{"initdb", "chromium", "promtool", "node"} {
 		if _, err := exec.LookPath(c); err == nil {
 			f.OnPath[c] = true

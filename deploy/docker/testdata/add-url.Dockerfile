@@ -1,0 +1,11 @@
+# Negative fixture (OPS-34): ADD fetches a URL.
+ARG GO_VERSION=1.27.3
+FROM golang:${GO_VERSION}-bookworm AS build
+ENV CGO_ENABLED=0
+ADD https://example.com/tool.tar.gz /tmp/
+RUN go build -trimpath -o /out/mcpbox .
+
+FROM scratch
+COPY --from=build /out/mcpbox /mcpbox
+USER 65532:65532
+ENTRYPOINT ["/mcpbox"]

@@ -1,0 +1,10 @@
+# Negative fixture (OPS-34): the ENTRYPOINT is shell form.
+ARG GO_VERSION=1.27.3
+FROM golang:${GO_VERSION}-bookworm AS build
+ENV CGO_ENABLED=0
+RUN go build -trimpath -o /out/mcpbox .
+
+FROM scratch
+COPY --from=build /out/mcpbox /mcpbox
+USER 65532:65532
+ENTRYPOINT /mcpbox
