@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/mcpbox/mcpbox/tools/testrun/internal/deps"
 	"github.com/mcpbox/mcpbox/tools/testrun/internal/gotest"
@@ -323,22 +324,35 @@ func (s *state) e2e(ctx context.Context, log io.Writer) pipeline.Result {
 	}
 	env := setEnv(setEnv(s.env, "MCPBOX_BIN_DIR", filepath.Join(s.cfg.root, "bin")), "MCPBOX_UI_TESTS", "1")
 	tally := gotest.NewTally(log, s.cfg.ci, s.allow)
-	var errs []error
+	var cmds []pipeline.Command
 	if hasE2E {
-		c := pipeline.Command{
-			Dir: toolsDir, Env: setEnv(env, "GOWORK", "off"), Stdout: tally,
+		cmds = append(cmds, pipeline.Command{
+			Dir: toolsDir, Env: setEnv(env, "GOWORK", "off"),
 			Args: []string{"go", "test", "-json", "-count=1", "-timeout", e2eTimeout, "-tags", "browser", "./e2e/..."},
-		}
-		errs = append(errs, pipeline.Exec(ctx, log, c))
+		})
 	}
 	for _, d := range browser {
 		denv := env
 		if rel, _ := filepath.Rel(s.cfg.root, d); strings.HasPrefix(rel, "tools"+string(filepath.Separator)) || strings.HasPrefix(rel, "deploy"+string(filepath.Separator)) {
 			denv = setEnv(env, "GOWORK", "off")
 		}
-		c := pipeline.Command{Dir: d, Env: denv, Stdout: tally, Args: []string{"go", "test", "-json", "-count=1", "-timeout", e2eTimeout, "-tags", "browser", "."}}
-		errs = append(errs, pipeline.Exec(ctx, log, c))
+		cmds = append(cmds, pipeline.Command{Dir: d, Env: denv, Args: []string{"go", "test", "-json", "-count=1", "-timeout", e2eTimeout, "-tags", "browser", "."}})
 	}
+	// tools/e2e (stacks of processes on the e2e ports, mostly waiting) and
+	// the browser suites (in-process backends on 127.0.0.1:0 and Chromium)
+	// share no port or database, so they run at once: on 2 cores the stage
+	// takes about the longer of the two instead of their sum.
+	errs := make([]error, len(cmds))
+	var wg sync.WaitGroup
+	for i, c := range cmds {
+		wg.Go(func() {
+			stream := tally.Stream()
+			c.Stdout = stream
+			errs[i] = pipeline.Exec(ctx, log, c)
+			stream.Flush()
+		})
+	}
+	wg.Wait()
 	tally.Flush()
 	return testResult(tally, errors.Join(errs...), "")
 }

@@ -107,6 +107,35 @@ func (t *Tally) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Stream returns a writer for one of several `go test -json` streams that
+// feed the tally at the same time: it hands the tally whole lines only, so
+// lines of concurrent streams never mix. Flush it when its stream ends.
+func (t *Tally) Stream() *Stream { return &Stream{t: t} }
+
+// Stream is one stream's writer into a Tally (see Tally.Stream).
+type Stream struct {
+	t       *Tally
+	partial []byte
+}
+
+// Write buffers p and passes every complete line on to the tally.
+func (s *Stream) Write(p []byte) (int, error) {
+	s.partial = append(s.partial, p...)
+	if i := bytes.LastIndexByte(s.partial, '\n'); i >= 0 {
+		_, _ = s.t.Write(s.partial[:i+1])
+		s.partial = append(s.partial[:0], s.partial[i+1:]...)
+	}
+	return len(p), nil
+}
+
+// Flush passes a final line that had no newline on to the tally.
+func (s *Stream) Flush() {
+	if len(s.partial) > 0 {
+		_, _ = s.t.Write(append(s.partial, '\n'))
+		s.partial = nil
+	}
+}
+
 // Flush processes a final line that had no newline.
 func (t *Tally) Flush() {
 	t.mu.Lock()

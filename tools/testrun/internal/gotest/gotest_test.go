@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -181,5 +182,28 @@ func TestAllowlistFileParses(t *testing.T) {
 	defer func() { _ = f.Close() }()
 	if _, err := ParseAllowlist(f); err != nil {
 		t.Errorf("tools/testrun/allowed-skips.txt: %v", err)
+	}
+}
+
+// TestStreamsFeedOneTallyConcurrently: two recorded streams written at the
+// same time, in odd-sized chunks that split lines, count as if each had been
+// fed alone (the e2e stage runs tools/e2e and the browser suites at once).
+func TestStreamsFeedOneTallyConcurrently(t *testing.T) {
+	t.Parallel()
+	mixed, bench := readFixture(t, "mixed.jsonl"), readFixture(t, "bench.jsonl")
+	tally := NewTally(&bytes.Buffer{}, false, Allowlist{})
+	var wg sync.WaitGroup
+	for _, data := range [][]byte{mixed, bench} {
+		wg.Go(func() {
+			s := tally.Stream()
+			for i := 0; i < len(data); i += 7 {
+				_, _ = s.Write(data[i:min(i+7, len(data))])
+			}
+			s.Flush()
+		})
+	}
+	wg.Wait()
+	if diff := cmp.Diff(Counts{Passed: 4, Failed: 6, Skipped: 2}, tally.Counts()); diff != "" {
+		t.Errorf("counts mismatch (-want +got):\n%s", diff)
 	}
 }
