@@ -213,9 +213,10 @@ standalone: ## Build and vet each module alone (GOWORK=off), as the Docker build
 # README tables come from `<service> config-doc` (tools/confdoc); bin/ is used when built, else go run.
 CONFDOC = cd tools && GOWORK=off go run ./confdoc -root $(CURDIR) $(if $(wildcard $(BIN)/backend),-bin $(BIN))
 
-generate: ## Regenerate db/dbq (sqlc v1.31.1) with db/dbq/INPUTS.sha256, and the README configuration tables; commit the result
+generate: ## Regenerate db/dbq (sqlc v1.31.1) with db/dbq/INPUTS.sha256, the README configuration tables and the PrometheusRule; commit the result
 	cd db && $(SQLC) generate && GOWORK=off go run ./cmd/inputshash write
 	$(CONFDOC)
+	cd deploy && GOWORK=off go run ./k8s/cmd/genrule
 
 check-generate: ## Fail when generated files are stale or hand-edited, naming them (sqlc runs only when INPUTS.sha256 no longer matches)
 	@test -d db/cmd/inputshash || { echo "check-generate: db/cmd/inputshash does not exist yet"; exit 1; }
@@ -223,6 +224,7 @@ check-generate: ## Fail when generated files are stale or hand-edited, naming th
 	else echo "db/dbq/INPUTS.sha256 does not match its inputs; sqlc diff names the stale files:"; $(SQLC) diff; \
 		echo "run make generate and commit the result"; exit 1; fi
 	@$(CONFDOC) -check && echo "README configuration tables are current"
+	@cd deploy && GOWORK=off go run ./k8s/cmd/genrule -check && echo "the PrometheusRule is current"
 
 vet-sql: ## Prepare every query against MCPBOX_SQLC_DATABASE_URL (a migrated database)
 	cd db && $(SQLC) vet

@@ -1,8 +1,10 @@
 // Command genrule writes deploy/k8s/components/monitoring/prometheusrule.yaml from deploy/prometheus/rules.yaml.
-// Run it from the deploy module: cd deploy && GOWORK=off go run ./k8s/cmd/genrule
+// Run it from the deploy module: cd deploy && GOWORK=off go run ./k8s/cmd/genrule (make generate does;
+// -check, run by make check-generate, only compares).
 package main
 
 import (
+	"bytes"
 	"flag"
 	"fmt"
 	"os"
@@ -21,6 +23,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("genrule", flag.ContinueOnError)
 	in := fs.String("in", "prometheus/rules.yaml", "Prometheus rule file, relative to the deploy module")
 	out := fs.String("out", "k8s/components/monitoring/prometheusrule.yaml", "PrometheusRule to write")
+	check := fs.Bool("check", false, "write nothing; fail naming the file when it is not what rules.yaml generates")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -31,6 +34,13 @@ func run(args []string) error {
 	doc, err := promrule.Build(rules)
 	if err != nil {
 		return err
+	}
+	if *check {
+		have, err := os.ReadFile(*out)
+		if err != nil || !bytes.Equal(have, doc) {
+			return fmt.Errorf("deploy/%s is stale: it is not what deploy/%s generates; run make generate", *out, *in)
+		}
+		return nil
 	}
 	return os.WriteFile(*out, doc, 0o644) //nolint:gosec // a committed manifest, world-readable like every source file
 }
