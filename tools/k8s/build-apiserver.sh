@@ -69,8 +69,11 @@ ensure_etcd() {
 # built reports whether both binaries exist and carry $KUBE_VERSION.
 built() {
 	[[ -x $out/kube-apiserver && -x $out/kubectl ]] || return 1
-	"$out/kube-apiserver" --version 2>/dev/null | grep -qx "Kubernetes $KUBE_VERSION" || return 1
-	"$out/kubectl" version --client 2>/dev/null | grep -qx "Client Version: $KUBE_VERSION"
+	# Captured first: grep -q closing the pipe early would fail the pipeline under pipefail.
+	local apiserver kubectl
+	apiserver=$("$out/kube-apiserver" --version 2>/dev/null) || return 1
+	kubectl=$("$out/kubectl" version --client 2>/dev/null) || return 1
+	grep -qx "Kubernetes $KUBE_VERSION" <<<"$apiserver" && grep -qx "Client Version: $KUBE_VERSION" <<<"$kubectl"
 }
 
 # json_field FIELD: the string value of "FIELD" in the JSON on stdin (flat objects only).
