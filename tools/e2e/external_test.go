@@ -699,13 +699,19 @@ func (x *extEnv) tool(t *testing.T, upstream string) extToolJSON {
 	return tool
 }
 
-// listed returns the server's tools of tools/list by exposed name.
+// listed returns the server's tools of tools/list by exposed name, as a
+// new client lists them: a 2026-07-28 client keeps a listing for its ttlMs
+// (30 s, SEP-2549) unless a list_changed reaches it first, so a client that
+// listed before an approval may serve its cached list for a while; these
+// tests check what the gateway serves, not that cache.
 func (x *extEnv) listed(t *testing.T) map[string]*mcp.Tool {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
+	c := connectGo(t, e2eLocalMCPURL, nil)
+	defer func() { _ = c.cs.Close() }()
 	out := map[string]*mcp.Tool{}
-	for tool, err := range x.client.cs.Tools(ctx, nil) {
+	for tool, err := range c.cs.Tools(ctx, nil) {
 		if err != nil {
 			t.Fatalf("tools/list: %v", err)
 		}
