@@ -3,7 +3,6 @@ package prometheus_test
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -95,14 +94,7 @@ func catalogueProblems(metrics []promcat.Metric, raw []byte) []string {
 // and the three service_token_checks_total counters that dashboards and alerts rely on.
 func TestOPS21_CatalogueFollowsMetricRules(t *testing.T) {
 	t.Parallel()
-	raw, err := os.ReadFile("catalogue.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, err := promcat.ParseCatalogue(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw, metrics := readFile(t, "catalogue.json"), deployedCatalogue(t)
 	for _, p := range catalogueProblems(metrics, raw) {
 		t.Error(p)
 	}

@@ -246,35 +246,35 @@ func runbookAnchors(md []byte) map[string]bool {
 // deployed loads the real files of this directory.
 func deployed(t *testing.T) (promcat.RuleFile, unitTestFile, []promcat.Metric, map[string]bool) {
 	t.Helper()
-	rawRules, err := os.ReadFile("rules.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rules, err := promcat.ParseRules(rawRules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile("rules_test.yaml")
+	rules, err := promcat.ParseRules(readFile(t, "rules.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var tests unitTestFile
-	if err := yaml.UnmarshalStrict(raw, &tests); err != nil {
+	if err := yaml.UnmarshalStrict(readFile(t, "rules_test.yaml"), &tests); err != nil {
 		t.Fatalf("rules_test.yaml: %v", err)
 	}
-	rawCatalogue, err := os.ReadFile("catalogue.json")
+	return rules, tests, deployedCatalogue(t), runbookAnchors(readFile(t, "RUNBOOK.md"))
+}
+
+// deployedCatalogue parses catalogue.json.
+func deployedCatalogue(t *testing.T) []promcat.Metric {
+	t.Helper()
+	catalogue, err := promcat.ParseCatalogue(readFile(t, "catalogue.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	catalogue, err := promcat.ParseCatalogue(rawCatalogue)
+	return catalogue
+}
+
+// readFile reads a file of this directory.
+func readFile(t *testing.T, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	md, err := os.ReadFile("RUNBOOK.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rules, tests, catalogue, runbookAnchors(md)
+	return raw
 }
 
 // TestOPS21_AlertsAreAnnotatedAndLinked proves every alert in rules.yaml has severity page|ticket, summary and

@@ -345,19 +345,28 @@ func passThrough(t *testing.T, x *extEnv) {
 func sessionLost(t *testing.T, x *extEnv) {
 	inits, calls := x.up.method("initialize"), len(x.up.callsOf(upEcho))
 	x.up.restart()
-	r := x.call(t, x.exposed(upEcho), map[string]any{"text": "after restart"})
-	if r.IsError || textOf(t, r) != "echo: after restart" {
-		t.Errorf("call after the restart: %s", jsonOf(t, r))
+	x.runsOnceAfter(t, "the restart", inits, calls)
+}
+
+// runsOnceAfter calls echo-text after the upstream lost the sandbox's
+// session (event says how) and checks that the call succeeded and ran
+// exactly once, after one new initialize (none for a stateless upstream);
+// inits and calls are the fixture's counts before the event.
+func (x *extEnv) runsOnceAfter(t *testing.T, event string, inits, calls int) {
+	t.Helper()
+	r := x.call(t, x.exposed(upEcho), map[string]any{"text": "after " + event})
+	if r.IsError || textOf(t, r) != "echo: after "+event {
+		t.Errorf("call after %s: %s", event, jsonOf(t, r))
 	}
 	wantInits := 1
 	if x.up.stateless {
 		wantInits = 0
 	}
 	if n := x.up.method("initialize") - inits; n != wantInits {
-		t.Errorf("%d initialize after the restart, want %d", n, wantInits)
+		t.Errorf("%d initialize after %s, want %d", n, event, wantInits)
 	}
 	if n := len(x.up.callsOf(upEcho)) - calls; n != 1 {
-		t.Errorf("the fixture ran %s %d times for one call", upEcho, n)
+		t.Errorf("the fixture ran %s %d times for one call after %s", upEcho, n, event)
 	}
 }
 
@@ -373,20 +382,7 @@ func sessionIdleExpiry(t *testing.T, x *extEnv) {
 	x.call(t, x.exposed(upEcho), map[string]any{"text": "a session for the new instance"})
 	inits, calls := x.up.method("initialize"), len(x.up.callsOf(upEcho))
 	time.Sleep(1500 * time.Millisecond) // the upstream's idle timer, not a wait for MCPbox
-	r := x.call(t, x.exposed(upEcho), map[string]any{"text": "after the expiry"})
-	if r.IsError || textOf(t, r) != "echo: after the expiry" {
-		t.Errorf("call after the upstream expired the session: %s", jsonOf(t, r))
-	}
-	wantInits := 1
-	if x.up.stateless {
-		wantInits = 0
-	}
-	if n := x.up.method("initialize") - inits; n != wantInits {
-		t.Errorf("%d initialize after the expiry, want %d", n, wantInits)
-	}
-	if n := len(x.up.callsOf(upEcho)) - calls; n != 1 {
-		t.Errorf("the fixture ran %s %d times for one call", upEcho, n)
-	}
+	x.runsOnceAfter(t, "the idle expiry", inits, calls)
 }
 
 // mayHaveRun: a call whose request reached the upstream but got no result
