@@ -118,20 +118,22 @@ func TestOPS41_BadExceptionsFail(t *testing.T) {
 	}
 }
 
-// TestOPS41_ExceptionsFileSyntax: the exceptions file parser rejects what it
-// does not understand, naming the line and the field, instead of ignoring it.
+// TestOPS41_ExceptionsFileSyntax: the exceptions file is decoded strictly:
+// what it does not understand fails naming the line and the field instead of
+// being ignored.
 func TestOPS41_ExceptionsFileSyntax(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ text, want string }{
 		{"", "no `exceptions:` key"},
-		{"exception: []\n", ":1: want the top-level key"},
-		{"exceptions: []\n  - id: X\n", ":2: nothing may follow"},
-		{"exceptions:\n  - id: GO-1\n    modul: x\n", ":3: unknown field \"modul\""},
-		{"exceptions:\n  - id: GO-1\n    expires: 31.1.2027\n", ":3: field expires: \"31.1.2027\" is not a date"},
-		{"exceptions:\n  - id: GO-1\n    id: GO-2\n", ":3: field id given twice"},
-		{"exceptions:\n  - id: GO-1\n\treason: x\n", ":3: tab character"},
-		{"exceptions:\n  - id: GO-1\n    reason: |\n", ":3: field reason"},
-		{"exceptions:\nid: GO-1\n", ":2: want a list entry"},
+		{"exception: []\n", "line 1: field exception not found"},
+		{"exceptions: []\n  - id: X\n", "yaml: line 1:"},
+		{"exceptions:\n  - id: GO-1\n    modul: x\n", "line 3: field modul not found"},
+		{"exceptions:\n  - id: GO-1\n    expires: 31.1.2027\n", ":2: field expires: \"31.1.2027\" is not a date"},
+		{"exceptions:\n  - id: GO-1\n    reason: x\n", ":2: field expires: \"\" is not a date"},
+		{"exceptions:\n  - id: GO-1\n    id: GO-2\n", "line 3: mapping key \"id\" already defined"},
+		{"exceptions:\n  - id: GO-1\n\treason: x\n", "found a tab character"},
+		{"exceptions:\n  - id: GO-1\n    reason: [a, b]\n", "line 3: cannot unmarshal !!seq into string"},
+		{"exceptions:\nid: GO-1\n", "line 2: field id not found"},
 	} {
 		_, err := ParseExceptions("f.yaml", strings.NewReader(tt.text))
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
