@@ -103,7 +103,7 @@ run: build ## Run the whole stack on loopback (tools/devstack -root <repo>; oper
 # ---------------------------------------------------------------------------
 # Tests
 
-.PHONY: test unit e2e test-ui bench load load-sandbox fuzz update-golden
+.PHONY: test unit e2e test-ui bench load soak load-sandbox fuzz update-golden
 # Built and exec'd rather than `go run` so that make (and .ci/run's timeout)
 # waits for testrun's summary after a SIGTERM.
 test: ## Every check and test (tools/testrun, operations.md §1.4); .ci/run calls this
@@ -127,12 +127,21 @@ test-ui: build ## The admin UI's browser checks alone, with every theme × width
 
 # The ratio gate (tools/benchgate) reads the same output: the median ns/op of BenchmarkGatewayCallStubSandbox over
 # BenchmarkBareSDKCall must stay at most 1.5 (gateway.md §15 P3). make test runs each benchmark once, without the gate.
-bench: $(BENCHSTAT) ## Benchmarks only, 6 runs each, into .cache/bench/<version>.txt; benchstat against .cache/bench/baseline.txt; gateway ratio gate (≤ 1.5)
-	@mkdir -p .cache/bench; out=.cache/bench/$(VERSION).txt; : > $$out; fail=0; \
+# bench: the Go benchmarks (6 runs each) with benchstat and the P3 ratio gate, then the stack part (tools/loadstack
+# -bench, about 2.5 minutes): the e2e stack, each scenario closed loop (8 in flight, 3 s warm-up, 10 s) through the
+# edge (trivial call, one brokered HTTP GET, tools/list with 500 tools, mcpbox_list_servers), the trivial call on the
+# local listener and on a bare go-sdk server (loadgen bare); table, ratio, chart and reports in .cache/bench/stack-*.
+# UPDATE_DOCS=1 also rewrites docs/perf/stack-latency.svg and the generated section of docs/PERFORMANCE.md.
+# BENCH_FLAGS are loadstack's, e.g. BENCH_FLAGS='-bench-duration 30s'. Fails on any error in any part.
+bench: build $(BENCHSTAT) ## Benchmarks (6 runs each, benchstat vs .cache/bench/baseline.txt, gateway ratio gate ≤ 1.5), then the full-stack closed-loop bench with its chart; UPDATE_DOCS=1 updates docs/PERFORMANCE.md
+	@mkdir -p .cache/bench $(CACHEBIN); out=.cache/bench/$(VERSION).txt; : > $$out; fail=0; \
 	for m in $(MODS); do (cd $$m && go test -run '^$$' -bench . -benchmem -count 6 ./...) | tee -a $$out || fail=1; done; \
 	if [ -f .cache/bench/baseline.txt ]; then $(BENCHSTAT) .cache/bench/baseline.txt $$out; \
 	else echo "no .cache/bench/baseline.txt: copy $$out there to compare later runs"; fi; \
-	(cd tools && GOWORK=off go run ./benchgate) < $$out || fail=1; exit $$fail
+	(cd tools && GOWORK=off go run ./benchgate) < $$out || fail=1; \
+	(cd tools && GOWORK=off go build -o $(CACHEBIN)/loadstack ./loadstack && GOWORK=off go build -o $(CACHEBIN)/loadgen ./loadgen) || exit 1; \
+	$(CACHEBIN)/loadstack -root $(CURDIR) -bin $(BIN) -loadgen $(CACHEBIN)/loadgen -bench $(if $(UPDATE_DOCS),-update-docs) $(BENCH_FLAGS) || fail=1; \
+	exit $$fail
 
 # The e2e stack (tools/devstack on the e2e ports, a fresh database on the test server, the gateway stateless),
 # seeded through the backend API, then tools/loadgen for P1 and P2 (gateway.md §15); tools/loadstack does it all
@@ -142,6 +151,17 @@ load: build ## Gateway load run (gateway.md §15): e2e stack, seeded, loadgen P1
 	@mkdir -p $(CACHEBIN)
 	cd tools && GOWORK=off go build -o $(CACHEBIN)/loadstack ./loadstack && GOWORK=off go build -o $(CACHEBIN)/loadgen ./loadgen
 	exec $(CACHEBIN)/loadstack -root $(CURDIR) -bin $(BIN) -loadgen $(CACHEBIN)/loadgen $(LOAD_FLAGS)
+
+# The soak (opt-in, never part of make test): the e2e stack, the capacity of the trivial call through the edge
+# measured closed loop, then that call open loop at half the capacity for SOAK (10m), sampling every service's
+# go_goroutines, go_memstats_heap_inuse_bytes and process_resident_memory_bytes every 30 s. Fails when a service
+# ends above its bound (tools/loadstack/soak.go, docs/PERFORMANCE.md). SOAK_FLAGS are loadstack's, e.g.
+# SOAK_FLAGS='-soak-rate 60'.
+SOAK ?= 10m
+soak: build ## Soak: trivial call through the edge at half the measured capacity for SOAK (10m); every service's goroutines and memory at start and end, bounded; report in .cache/bench/soak-*
+	@mkdir -p $(CACHEBIN)
+	cd tools && GOWORK=off go build -o $(CACHEBIN)/loadstack ./loadstack && GOWORK=off go build -o $(CACHEBIN)/loadgen ./loadgen
+	exec $(CACHEBIN)/loadstack -root $(CURDIR) -bin $(BIN) -loadgen $(CACHEBIN)/loadgen -soak $(SOAK) $(SOAK_FLAGS)
 
 load-sandbox: build ## Load test of bin/sandbox (tools/loadgen, sandbox.md §16): 60 s open loop at 300/s after 10 s warm-up, pinned to CPUs 0,1; JSON report in .cache/load/
 	cd tools && GOWORK=off go run ./loadgen sandbox -bin $(BIN)/sandbox $(LOADGEN_FLAGS)

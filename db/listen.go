@@ -66,6 +66,8 @@ type Listener struct {
 	cfg  *pgx.ConnConfig
 	opts ListenOptions
 	log  *slog.Logger
+	// reset empties the store's pool when the connection is lost (see run).
+	reset func()
 
 	up     atomic.Bool
 	pid    atomic.Uint32
@@ -94,10 +96,11 @@ func (s *Store) Listen(ctx context.Context, opts ListenOptions) (*Listener, erro
 		opts.PingInterval = DefaultListenPingInterval
 	}
 	l := &Listener{
-		cfg:  s.pool.Config().ConnConfig,
-		opts: opts,
-		log:  s.log,
-		done: make(chan struct{}),
+		cfg:   s.pool.Config().ConnConfig,
+		opts:  opts,
+		log:   s.log,
+		reset: s.pool.Reset,
+		done:  make(chan struct{}),
 	}
 	conn, err := l.connect(ctx)
 	if err != nil {
@@ -170,6 +173,13 @@ func (l *Listener) run(ctx context.Context, conn *pgx.Conn) {
 		}
 		l.setDown(err)
 		l.log.Warn("LISTEN connection lost; open event streams close, reconnecting", slog.String("error", err.Error()))
+		// What ended this session (a server restart, a failover, an
+		// administrator's command) has most likely ended the pool's sessions
+		// too, and pgx pings an idle connection only after a second of rest:
+		// under load every stale connection would fail one request after
+		// the database is back. Reset closes the idle ones now and the busy
+		// ones when they are released, so requests get fresh sessions.
+		l.reset()
 		if l.opts.OnLost != nil {
 			l.opts.OnLost(err)
 		}

@@ -285,3 +285,46 @@ func TestListener_Refusals(t *testing.T) {
 		t.Errorf("cancelled context: %v", err)
 	}
 }
+
+// When the LISTEN session ends, the pool's sessions are presumed gone with
+// it (a server restart ends them all): every one of them is terminated here
+// while idle for less than pgx's one-second ping threshold, and the very
+// next queries still succeed because the loss reset the pool.
+func TestListener_LossResetsThePool(t *testing.T) {
+	t.Parallel()
+	url := dbtest.URL(t)
+	st, err := db.Open(t.Context(), url, db.WithMaxConns(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	rec := newRecorder()
+	listen(t, st, rec.options("mcpbox_catalog"))
+	<-rec.ups
+	// Four pool sessions at once, so the pool keeps four idle ones.
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { errs <- db.ExecForTest(t.Context(), st, "SELECT pg_sleep(0.05)") }()
+	}
+	for range 4 {
+		if err := receive(t, errs, "warm-up query"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = admin.Close(context.WithoutCancel(t.Context())) }()
+	var killed int
+	if err := admin.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&killed); err != nil || killed < 5 {
+		t.Fatalf("terminated %d sessions (want the 4 pooled and the listener's): %v", killed, err)
+	}
+	_ = receive(t, rec.lost, "lost signal")
+	for i := range 4 {
+		if err := db.ExecForTest(t.Context(), st, "SELECT 1"); err != nil {
+			t.Fatalf("query %d after the loss: %v", i, err)
+		}
+	}
+}

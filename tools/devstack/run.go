@@ -35,6 +35,7 @@ type options struct {
 	portOffset      int
 	probeAddr       string
 	readyTimeout    time.Duration
+	restart         bool
 }
 
 // run dispatches the command line. environ is the caller's environment; sigs delivers Ctrl-C and
@@ -62,6 +63,7 @@ func run(args, environ []string, stdout, stderr io.Writer, sigs <-chan os.Signal
 	fs.IntVar(&o.portOffset, "port-offset", offset, "added to every default port (e2e: 10000); also MCPBOX_DEV_PORT_OFFSET")
 	fs.StringVar(&o.probeAddr, "probe-addr", "127.0.0.1:5432", `system PostgreSQL to try before a private cluster; "off" skips it`)
 	fs.DurationVar(&o.readyTimeout, "ready-timeout", 30*time.Second, "how long each service has to answer 200 on /readyz")
+	fs.BoolVar(&o.restart, "restart", false, "after the banner, restart a service that exits (backoff 250ms doubling to 5s) instead of stopping the stack")
 	if err := fs.Parse(args); err != nil {
 		return exitError{2, err}
 	}

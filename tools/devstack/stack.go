@@ -93,22 +93,114 @@ func (s *stack) run(sigs <-chan os.Signal) error {
 	}
 	s.con.Raw(banner.Render(info))
 
-	select {
-	case p := <-s.sup.Exited():
-		s.con.Printf("%s exited (%v); stopping the rest", p.Name(), p.Err())
-		if s.stopAll(second) {
-			return exitError{130, nil}
+	restarts := newRestarter(len(settings.Order()))
+	for {
+		select {
+		case p := <-s.sup.Exited():
+			if !s.opt.restart {
+				s.con.Printf("%s exited (%v); stopping the rest", p.Name(), p.Err())
+				if s.stopAll(second) {
+					return exitError{130, nil}
+				}
+				s.con.Raw(childExitError{p}.report())
+				return exitError{1, fmt.Errorf("%s exited: %w", p.Name(), p.Err())}
+			}
+			n, delay := restarts.schedule(p)
+			s.con.Printf("%s exited (%v); restarting (restart %d) in %s", p.Name(), p.Err(), n, delay)
+		case p := <-restarts.due:
+			np, err := s.sup.Restart(p)
+			if err != nil {
+				s.con.Printf("%s could not be restarted: %v", p.Name(), err)
+				restarts.retry(p)
+				continue
+			}
+			restarts.started(p, np)
+		case <-first:
+			restarts.stop()
+			s.con.Printf("stopping (press Ctrl-C again to kill everything at once)")
+			if s.stopAll(second) {
+				return exitError{130, nil}
+			}
+			s.con.Printf("stopped")
+			return nil
 		}
-		s.con.Raw(childExitError{p}.report())
-		return exitError{1, fmt.Errorf("%s exited: %w", p.Name(), p.Err())}
-	case <-first:
-		s.con.Printf("stopping (press Ctrl-C again to kill everything at once)")
-		if s.stopAll(second) {
-			return exitError{130, nil}
-		}
-		s.con.Printf("stopped")
-		return nil
 	}
+}
+
+// Restart backoff (-restart): the first restart waits restartFirst, each further one twice as long up
+// to restartMax; a service that stayed up restartReset starts over at restartFirst.
+const (
+	restartFirst = 250 * time.Millisecond
+	restartMax   = 5 * time.Second
+	restartReset = 10 * time.Second
+)
+
+// restarter schedules the restarts of -restart: one timer per exited service, which delivers the
+// exited Proc on due when its backoff has passed.
+type restarter struct {
+	due    chan *supervisor.Proc
+	state  map[string]*restartState
+	timers map[*supervisor.Proc]*time.Timer
+}
+
+type restartState struct {
+	count   int
+	backoff time.Duration
+	since   time.Time // when the current instance started
+}
+
+func newRestarter(services int) *restarter {
+	return &restarter{
+		due: make(chan *supervisor.Proc, services), state: map[string]*restartState{},
+		timers: map[*supervisor.Proc]*time.Timer{},
+	}
+}
+
+// schedule arms p's restart and returns its number and delay.
+func (r *restarter) schedule(p *supervisor.Proc) (int, time.Duration) {
+	st := r.state[p.Name()]
+	if st == nil || (!st.since.IsZero() && time.Since(st.since) >= restartReset) {
+		if st == nil {
+			st = &restartState{}
+			r.state[p.Name()] = st
+		}
+		st.backoff = 0
+	}
+	st.count++
+	st.backoff = nextBackoff(st.backoff)
+	r.arm(p, st.backoff)
+	return st.count, st.backoff
+}
+
+// retry arms another attempt for a restart that failed to start.
+func (r *restarter) retry(p *supervisor.Proc) {
+	st := r.state[p.Name()]
+	st.backoff = nextBackoff(st.backoff)
+	r.arm(p, st.backoff)
+}
+
+func (r *restarter) arm(p *supervisor.Proc, d time.Duration) {
+	r.timers[p] = time.AfterFunc(d, func() { r.due <- p })
+}
+
+// started records that old now runs again as p.
+func (r *restarter) started(old, p *supervisor.Proc) {
+	delete(r.timers, old)
+	r.state[p.Name()].since = time.Now()
+}
+
+// stop cancels the pending restarts.
+func (r *restarter) stop() {
+	for _, t := range r.timers {
+		t.Stop()
+	}
+}
+
+func nextBackoff(d time.Duration) time.Duration {
+	if d == 0 {
+		return restartFirst
+	}
+	return min(2*d, restartMax)
 }
 
 // stopAll stops the services in reverse order, then the cluster devstack started. A second signal
@@ -308,7 +400,7 @@ func (s *stack) migrate(ctx context.Context, vars map[string]string) error {
 func (s *stack) startService(ctx context.Context, name string, vars map[string]string) error {
 	spec := supervisor.Spec{
 		Name: name, Path: filepath.Join(s.opt.bin, name), Env: s.env(name, vars), Dir: s.opt.root,
-		StopTimeout: stopTimeout(vars),
+		StopTimeout: stopTimeout(vars), PidFile: filepath.Join(s.opt.data, "run", name+".pid"),
 	}
 	if name == settings.Sandbox {
 		spec.Path = s.opt.sandboxBin

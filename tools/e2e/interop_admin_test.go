@@ -31,7 +31,13 @@ const (
 // in in token mode.
 func newAdmin(t *testing.T, setupCode string) *admin {
 	t.Helper()
-	a := &admin{base: e2eBackendURL, http: &http.Client{Timeout: 30 * time.Second}}
+	return newAdminAt(t, e2eBackendURL, setupCode)
+}
+
+// newAdminAt is newAdmin for the backend at base.
+func newAdminAt(t *testing.T, base, setupCode string) *admin {
+	t.Helper()
+	a := &admin{base: base, http: &http.Client{Timeout: 30 * time.Second}}
 	status, body := a.do(t, http.MethodPost, "/api/v1/auth/setup",
 		map[string]string{"username": adminUser, "password": adminPassword, "setup_code": setupCode})
 	if status != http.StatusCreated && status != http.StatusConflict {

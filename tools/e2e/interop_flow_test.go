@@ -376,14 +376,20 @@ func waitTools(t *testing.T, c mcpClient, what string, ok func([]listedTool) boo
 // hangs); last describes the state for the failure message.
 func waitFor(t *testing.T, what string, cond func() (ok bool, last string)) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitForWithin(t, 10*time.Second, what, cond)
+}
+
+// waitForWithin is waitFor with another bound.
+func waitForWithin(t *testing.T, within time.Duration, what string, cond func() (ok bool, last string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		ok, last := cond()
 		if ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no %s within 10 s; last: %s", what, last)
+			t.Fatalf("no %s within %s; last: %s", what, within, last)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -36,21 +36,46 @@ type Stack struct {
 // added to the test's environment (without MCPBOX_DATABASE_URL unless given).
 func startStackWith(t *testing.T, data string, env ...string) *Stack {
 	t.Helper()
+	return startDevstack(t, devstackRun{
+		data: data, offset: e2eOffset, env: env,
+		inherit: func(kv string) bool { return !strings.HasPrefix(kv, "MCPBOX_DATABASE_URL=") },
+	})
+}
+
+// devstackRun says how to start one devstack from bin/.
+type devstackRun struct {
+	data    string
+	offset  string             // -port-offset
+	args    []string           // more flags
+	inherit func(string) bool  // which KEY=VALUE of the test's environment devstack gets
+	env     []string           // added after them
+	stopped func(t *testing.T) // runs at cleanup once devstack has stopped (or was killed)
+}
+
+// startDevstack starts devstack with the e2e sandbox, no PostgreSQL probe
+// and r's settings, stops it with SIGINT at cleanup (as a developer would;
+// SIGKILL after 40 s), prints its output when the test failed, and returns
+// once its banner says every service is ready.
+func startDevstack(t *testing.T, r devstackRun) *Stack {
+	t.Helper()
 	bin := binDir(t)
 	devstack := filepath.Join(bin, "devstack")
 	if _, err := os.Stat(devstack); err != nil {
 		t.Fatalf("bin/devstack missing (make build builds it): %v", err)
 	}
-	s := &Stack{out: &lifecycletest.Logs{}, data: data, done: make(chan error, 1)}
-	// Not tied to the test context: the cleanup stops it with SIGINT, as a developer would.
-	s.cmd = exec.CommandContext(context.WithoutCancel(t.Context()), devstack, "-root", repoRoot(t), "-bin", bin, "-data", s.data,
-		"-port-offset", e2eOffset, "-sandbox-bin", filepath.Join(bin, "sandbox-e2e"), "-probe-addr", "off")
+	s := &Stack{out: &lifecycletest.Logs{}, data: r.data, done: make(chan error, 1)}
+	args := append([]string{
+		"-root", repoRoot(t), "-bin", bin, "-data", r.data, "-port-offset", r.offset,
+		"-sandbox-bin", filepath.Join(bin, "sandbox-e2e"), "-probe-addr", "off",
+	}, r.args...)
+	// Not tied to the test context: the cleanup stops it.
+	s.cmd = exec.CommandContext(context.WithoutCancel(t.Context()), devstack, args...)
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MCPBOX_DATABASE_URL=") {
+		if r.inherit(kv) {
 			s.cmd.Env = append(s.cmd.Env, kv)
 		}
 	}
-	s.cmd.Env = append(s.cmd.Env, env...)
+	s.cmd.Env = append(s.cmd.Env, r.env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -65,6 +90,12 @@ func startStackWith(t *testing.T, data string, env ...string) *Stack {
 			case <-time.After(40 * time.Second):
 				_ = s.cmd.Process.Kill()
 			}
+		}
+		if r.stopped != nil {
+			r.stopped(t)
+		}
+		if t.Failed() {
+			t.Logf("devstack output:\n%s", s.out.String())
 		}
 	})
 	deadline := time.After(120 * time.Second)

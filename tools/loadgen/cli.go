@@ -29,10 +29,13 @@ const maxRequestsPerStep = 10_000_000
 // usageText is printed after a usage error and for -h.
 const usageText = `usage: loadgen sandbox [flags]
        loadgen gateway [flags]   (loadgen gateway -h for its flags)
+       loadgen bare [flags]      (loadgen bare -h for its flags)
 
 Targets:
   sandbox   start bin/sandbox on 127.0.0.1 and load POST /v1/execute with the trivial tool (sandbox.md §16)
-  gateway   load a running gateway's /mcp on loopback with tools/call or tools/list (gateway.md §15)
+  gateway   load a running gateway's /mcp on loopback with tools/call or tools/list (gateway.md §15), open or
+            closed loop
+  bare      serve a bare go-sdk MCP server with the same trivial tool on loopback, for loadgen gateway to compare
 
 Flags:
 `
@@ -83,6 +86,9 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	if len(args) > 0 && args[0] == "gateway" {
 		return runGateway(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "bare" {
+		return runBare(ctx, args[1:], stdout, stderr)
+	}
 	cfg, err := parseArgs(args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return exitPass
@@ -132,11 +138,11 @@ func parseArgs(args []string, stderr io.Writer) (config, error) {
 			fs.Usage()
 			return config{}, flag.ErrHelp
 		}
-		return config{}, usageError{"missing target: the first argument is what to load, `sandbox` or `gateway`"}
+		return config{}, usageError{"missing target: the first argument is what to load, `sandbox` or `gateway` (or `bare` to serve)"}
 	}
 	cfg.target = args[0]
 	if cfg.target != "sandbox" {
-		return config{}, usageError{fmt.Sprintf("unknown target %q: want `sandbox` or `gateway`", cfg.target)}
+		return config{}, usageError{fmt.Sprintf("unknown target %q: want `sandbox`, `gateway` or `bare`", cfg.target)}
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

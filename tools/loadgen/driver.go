@@ -87,6 +87,7 @@ type driveResult struct {
 	countersErr  error    // why before or after could not be read
 	peakInflight int
 	interrupted  bool // ctx ended before the last request was due
+	truncated    bool // closed loop: the step stopped at maxRequestsPerStep samples
 }
 
 // drive runs one step open loop: request i is sent at start + i/rate by a goroutine of its own, unless
@@ -193,4 +194,75 @@ func runSteps(ctx context.Context, sys system, cfg config, crit criteria, stdout
 		}
 	}
 	return steps
+}
+
+// maxConcurrency bounds -concurrency: each request in flight is a goroutine and a connection.
+const maxConcurrency = 1024
+
+// closedPlan is one closed-loop step: concurrency requests in flight for warmup + duration.
+type closedPlan struct {
+	concurrency int
+	warmup      time.Duration
+	duration    time.Duration
+}
+
+// driveClosed runs one step closed loop: each of the concurrency loops sends a request, waits for its answer and
+// sends the next, until warmup + duration has passed. A request belongs to the window its send time falls in, and
+// its latency runs from that send to the end of its answer: closed loop measures capacity (calls per second at
+// that concurrency) and the latency that goes with it, not latency at a chosen rate. At most maxRequestsPerStep
+// samples are kept; a step that reaches the cap stops early and says so (truncated).
+func driveClosed(ctx context.Context, sys system, p closedPlan) driveResult {
+	var (
+		res     driveResult
+		wg      sync.WaitGroup
+		taken   atomic.Int64
+		capHit  atomic.Bool
+		interr  atomic.Bool
+		warmups = make([][]sample, p.concurrency)
+		windows = make([][]sample, p.concurrency)
+	)
+	start := time.Now()
+	open, end := start.Add(p.warmup), start.Add(p.warmup+p.duration)
+	for i := range p.concurrency {
+		wg.Go(func() {
+			for {
+				sent := time.Now()
+				if !sent.Before(end) {
+					return
+				}
+				if ctx.Err() != nil {
+					interr.Store(true)
+					return
+				}
+				if taken.Add(1) > maxRequestsPerStep {
+					capHit.Store(true)
+					return
+				}
+				o := sys.call(ctx)
+				done := o.end
+				if done.IsZero() {
+					done = time.Now()
+				}
+				if o.kind == kindError && ctx.Err() != nil {
+					interr.Store(true) // cut off by the interrupt, not failed by the target
+					return
+				}
+				s := sample{outcome: o, latency: done.Sub(sent)}
+				if sent.Before(open) {
+					warmups[i] = append(warmups[i], s)
+				} else {
+					windows[i] = append(windows[i], s)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for i := range p.concurrency {
+		res.warmup = append(res.warmup, warmups[i]...)
+		res.window = append(res.window, windows[i]...)
+	}
+	res.peakInflight = p.concurrency
+	res.interrupted = interr.Load()
+	res.truncated = capHit.Load()
+	return res
 }

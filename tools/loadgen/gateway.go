@@ -67,10 +67,16 @@ func loadGateway(ctx context.Context, cfg gatewayConfig, rep *gatewayReport, std
 	if err != nil {
 		return err
 	}
+	if cfg.closed() {
+		_, _ = fmt.Fprintf(stderr, "%s %s, %s era, %d workers: closed loop with %d in flight, %s warm-up, then %s measured...\n",
+			cfg.url, requestName(cfg), cfg.era, cfg.workers, cfg.concurrency, cfg.warmup, cfg.duration)
+		rep.summarize(cfg.duration, driveClosed(ctx, sys, closedPlan{concurrency: cfg.concurrency, warmup: cfg.warmup, duration: cfg.duration}))
+		return nil
+	}
 	p := plan{rate: cfg.rate, warmup: cfg.warmup, duration: cfg.duration, maxInflight: cfg.maxInflight}
 	_, _ = fmt.Fprintf(stderr, "%s %s, %s era, %d workers: %s/s, %s warm-up, then %s measured...\n",
 		cfg.url, requestName(cfg), cfg.era, cfg.workers, formatRate(cfg.rate), cfg.warmup, cfg.duration)
-	rep.summarize(p, drive(ctx, sys, p))
+	rep.summarize(cfg.duration, drive(ctx, sys, p))
 	return nil
 }
 
@@ -85,7 +91,7 @@ func requestName(cfg gatewayConfig) string {
 // gatewayClient is the one keep-alive client of a run: enough idle connections for the requests in flight, no
 // proxy (loopback only), -timeout per request.
 func gatewayClient(cfg gatewayConfig) *http.Client {
-	idle := min(cfg.maxInflight, 1024) + cfg.workers
+	idle := min(cfg.maxInflight, 1024) + cfg.workers + cfg.concurrency
 	return &http.Client{
 		Timeout: cfg.timeout,
 		Transport: &http.Transport{
@@ -137,7 +143,11 @@ func newGatewaySystem(ctx context.Context, c *mcpClient, cfg gatewayConfig) (*ga
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			s, err := c.openSession(sctx)
+			var extra http.Header
+			if n := len(cfg.workerHeaders); n > 0 {
+				extra = cfg.workerHeaders[i%n]
+			}
+			s, err := c.openSession(sctx, extra)
 			if err != nil {
 				once.Do(func() {
 					first = fmt.Errorf("worker %d: %w", i+1, err)

@@ -26,9 +26,10 @@ const (
 // gatewayUsageText is printed after a usage error of the gateway target and for -h.
 const gatewayUsageText = `usage: loadgen gateway [flags]
 
-Loads a running gateway's /mcp at a constant open-loop rate (gateway.md §15) and prints a JSON report on stdout:
-sent, ok, errors by kind, achieved rate, p50/p90/p99/max. Exit status 0 when no request failed and the achieved
-rate is at least 99 % of -rate, 1 otherwise, 2 on a bad command line.
+Loads a running gateway's /mcp (or any MCP server's) at a constant open-loop rate (gateway.md §15), or closed loop
+with -concurrency, and prints a JSON report on stdout: sent, ok, errors by kind, achieved rate,
+p50/p90/p95/p99/max. Exit status 0 when no request failed and, open loop, the achieved rate is at least 99 % of
+-rate; 1 otherwise, 2 on a bad command line.
 
 Flags:
 `
@@ -47,7 +48,12 @@ type gatewayConfig struct {
 	timeout     time.Duration   // per request, response body included
 	maxInflight int             // requests in flight at most; a send beyond it is dropped (an error)
 	headers     http.Header     // -header values, added to every request
-	out         string          // also write the report here ("" = stdout only)
+	// workerHeaders are the -worker-header values, one header set each: worker i adds set i mod len.
+	workerHeaders []http.Header
+	// concurrency > 0 makes the run closed loop: that many requests in flight, each sent when the previous one
+	// ended; -rate is then not used.
+	concurrency int
+	out         string // also write the report here ("" = stdout only)
 }
 
 // reservedHeaders are the headers loadgen sets itself on MCP requests; -header may not replace them.
@@ -60,6 +66,25 @@ func reservedHeaders() []string {
 
 // headerFlag collects repeated -header "Name: value" flags.
 type headerFlag struct{ h http.Header }
+
+// workerHeaderFlag collects repeated -worker-header "Name: value" flags, each a header set of its own.
+type workerHeaderFlag struct{ sets *[]http.Header }
+
+func (f workerHeaderFlag) String() string {
+	if f.sets == nil {
+		return ""
+	}
+	return fmt.Sprintf("%d worker headers", len(*f.sets)) // values may be secrets: never printed
+}
+
+func (f workerHeaderFlag) Set(v string) error {
+	h := http.Header{}
+	if err := (headerFlag{h}).Set(v); err != nil {
+		return err
+	}
+	*f.sets = append(*f.sets, h)
+	return nil
+}
 
 func (f headerFlag) String() string {
 	if f.h == nil {
@@ -121,6 +146,8 @@ func parseGatewayArgs(args []string, stderr io.Writer) (gatewayConfig, error) {
 	fs.DurationVar(&cfg.timeout, "timeout", 30*time.Second, "per request, response body included")
 	fs.IntVar(&cfg.maxInflight, "max-inflight", 2000, "requests in flight at most; a send beyond it is counted as a dropped error")
 	fs.Var(headerFlag{cfg.headers}, "header", `"Name: value" added to every request (repeatable), e.g. "X-MCPbox-Service-Token: <token>" on the remote listener`)
+	fs.Var(workerHeaderFlag{&cfg.workerHeaders}, "worker-header", `"Name: value" for one worker (repeatable): worker i adds the (i mod n)-th of the n given, e.g. one "Authorization: Bearer <token>" per user`)
+	fs.IntVar(&cfg.concurrency, "concurrency", 0, "closed loop: this many requests in flight for -duration after -warmup, each sent when the previous one ended (measures capacity); 0 is open loop at -rate")
 	fs.StringVar(&cfg.out, "out", "", "also write the JSON report to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -131,9 +158,17 @@ func parseGatewayArgs(args []string, stderr io.Writer) (gatewayConfig, error) {
 	if fs.NArg() > 0 {
 		return gatewayConfig{}, usageError{fmt.Sprintf("unexpected argument %q after the flags", fs.Arg(0))}
 	}
+	rateSet := false
+	fs.Visit(func(f *flag.Flag) { rateSet = rateSet || f.Name == "rate" })
+	if cfg.concurrency > 0 && rateSet {
+		return gatewayConfig{}, usageError{"-rate: not used with -concurrency (closed loop); give one of them"}
+	}
 	cfg.args = json.RawMessage(args0)
 	return cfg, cfg.check()
 }
+
+// closed reports whether the run is closed loop.
+func (c gatewayConfig) closed() bool { return c.concurrency > 0 }
 
 // check validates every value and compacts -args.
 func (c *gatewayConfig) check() error {
@@ -161,8 +196,10 @@ func (c *gatewayConfig) check() error {
 		return usageError{fmt.Sprintf("-timeout %s: must be positive, such as 30s", c.timeout)}
 	case c.maxInflight < 1:
 		return usageError{fmt.Sprintf("-max-inflight %d: must be at least 1", c.maxInflight)}
+	case c.concurrency < 0 || c.concurrency > maxConcurrency:
+		return usageError{fmt.Sprintf("-concurrency %d: must be 0 (open loop) to %d", c.concurrency, maxConcurrency)}
 	}
-	if n := c.rate * (c.warmup + c.duration).Seconds(); n > maxRequestsPerStep {
+	if n := c.rate * (c.warmup + c.duration).Seconds(); !c.closed() && n > maxRequestsPerStep {
 		return usageError{fmt.Sprintf("-rate %g with -warmup %s and -duration %s makes %.0f requests; keep it at most %d (every sample is kept in memory)",
 			c.rate, c.warmup, c.duration, n, maxRequestsPerStep)}
 	}

@@ -116,15 +116,17 @@ type rpcMessage struct {
 // if the server issued one) or having discovered the server (modern era).
 type session struct {
 	c       *mcpClient
-	version string // MCP-Protocol-Version of its requests ("" before initialize)
-	id      string // Mcp-Session-Id ("" session-less)
+	extra   http.Header // the worker's own -worker-header values, after the -header ones
+	version string      // MCP-Protocol-Version of its requests ("" before initialize)
+	id      string      // Mcp-Session-Id ("" session-less)
 	nextID  atomic.Int64
 }
 
-// openSession makes a worker's client: initialize and notifications/initialized in the initialize era,
-// server/discover (checking that 2026-07-28 is supported) in the modern era.
-func (c *mcpClient) openSession(ctx context.Context) (*session, error) {
-	s := &session{c: c}
+// openSession makes a worker's client, whose requests all carry extra (nil: nothing more): initialize and
+// notifications/initialized in the initialize era, server/discover (checking that 2026-07-28 is supported) in the
+// modern era.
+func (c *mcpClient) openSession(ctx context.Context, extra http.Header) (*session, error) {
+	s := &session{c: c, extra: extra}
 	if c.era == eraModern {
 		s.version = modernVersion
 		r, err := c.newRequest("server/discover", nil)
@@ -242,6 +244,9 @@ func (s *session) post(ctx context.Context, r request, body []byte) (*http.Respo
 	}
 	for k, vs := range s.c.headers {
 		req.Header[k] = vs
+	}
+	for k, vs := range s.extra {
+		req.Header[k] = slices.Concat(req.Header[k], vs) // a new slice: the -header values are shared
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json, text/event-stream")

@@ -23,9 +23,13 @@ type gatewayReport struct {
 	Method     string    `json:"method"`
 	Tool       string    `json:"tool,omitempty"`
 	Workers    int       `json:"workers"`
-	Rate       float64   `json:"rate"` // offered requests per second
-	WarmupS    float64   `json:"warmup_s"`
-	DurationS  float64   `json:"duration_s"`
+	// Mode is "open" (requests at Rate, whatever became of the earlier ones) or "closed" (Concurrency requests in
+	// flight, each sent when the previous one ended; Rate is 0).
+	Mode        string  `json:"mode"`
+	Concurrency int     `json:"concurrency,omitempty"`
+	Rate        float64 `json:"rate"` // offered requests per second (open loop)
+	WarmupS     float64 `json:"warmup_s"`
+	DurationS   float64 `json:"duration_s"`
 	// The measured window: the requests due in it.
 	Sent         int            `json:"sent"`           // sent, whatever became of them
 	OK           int            `json:"ok"`             // answered with a good result
@@ -33,8 +37,10 @@ type gatewayReport struct {
 	ErrorsByKind map[string]int `json:"errors_by_kind"` // transport, timeout, protocol, rpc_error, tool_error, dropped, http_<status>
 	ErrorTexts   []string       `json:"error_texts"`    // the first distinct error texts, warm-up included
 	AchievedRate float64        `json:"achieved_rate"`  // ok / duration
-	LatencyMS    latencies      `json:"latency_ms"`     // from the due time to the end of the answer, over every sent request
-	PeakInflight int            `json:"peak_inflight"`  // warm-up included
+	// LatencyMS is over every sent request of the window: from its due time (open loop) or its send (closed loop)
+	// to the end of its answer.
+	LatencyMS    latencies `json:"latency_ms"`
+	PeakInflight int       `json:"peak_inflight"` // warm-up included
 	// WarmupErrors counts the failed requests of the warm-up; they fail the run too.
 	WarmupErrors int    `json:"warmup_errors"`
 	Pass         bool   `json:"pass"`
@@ -44,15 +50,26 @@ type gatewayReport struct {
 
 // newGatewayReport starts the report of a run of cfg.
 func newGatewayReport(cfg gatewayConfig, m machine, started time.Time) gatewayReport {
-	return gatewayReport{
+	r := gatewayReport{
 		Target: "gateway", StartedAt: started.UTC(), Machine: m, URL: cfg.url, Era: cfg.era, Method: cfg.method,
-		Tool: cfg.tool, Workers: cfg.workers, Rate: cfg.rate, WarmupS: cfg.warmup.Seconds(), DurationS: cfg.duration.Seconds(),
-		ErrorsByKind: map[string]int{}, ErrorTexts: []string{},
+		Tool: cfg.tool, Workers: cfg.workers, Mode: modeOpen, Rate: cfg.rate, WarmupS: cfg.warmup.Seconds(),
+		DurationS: cfg.duration.Seconds(), ErrorsByKind: map[string]int{}, ErrorTexts: []string{},
 	}
+	if cfg.closed() {
+		r.Mode, r.Concurrency, r.Rate = modeClosed, cfg.concurrency, 0
+	}
+	return r
 }
 
-// summarize fills the counts, the rate and the latencies from what drive measured, and judges them.
-func (r *gatewayReport) summarize(p plan, res driveResult) {
+// Modes of the gateway report.
+const (
+	modeOpen   = "open"
+	modeClosed = "closed"
+)
+
+// summarize fills the counts, the rate and the latencies from what drive or driveClosed measured over a window
+// of length window, and judges them: no error, warm-up included, and open loop at least 99 % of the rate.
+func (r *gatewayReport) summarize(window time.Duration, res driveResult) {
 	r.PeakInflight = res.peakInflight
 	lat := make([]time.Duration, 0, len(res.window))
 	for _, s := range res.window {
@@ -70,11 +87,14 @@ func (r *gatewayReport) summarize(p plan, res driveResult) {
 		}
 	}
 	r.Sent = len(lat)
-	r.AchievedRate = round3(float64(r.OK) / p.duration.Seconds())
+	r.AchievedRate = round3(float64(r.OK) / window.Seconds())
 	r.LatencyMS = percentiles(lat)
 	var reasons []string
 	if res.interrupted {
 		reasons = append(reasons, "interrupted")
+	}
+	if res.truncated {
+		reasons = append(reasons, fmt.Sprintf("stopped at %d requests (every sample is kept in memory)", maxRequestsPerStep))
 	}
 	if r.Sent == 0 {
 		reasons = append(reasons, "nothing was sent in the measured window")
@@ -85,7 +105,7 @@ func (r *gatewayReport) summarize(p plan, res driveResult) {
 	if r.WarmupErrors > 0 {
 		reasons = append(reasons, fmt.Sprintf("%d errors during the warm-up", r.WarmupErrors))
 	}
-	if r.AchievedRate < minRateRatio*r.Rate {
+	if r.Mode == modeOpen && r.AchievedRate < minRateRatio*r.Rate {
 		reasons = append(reasons, fmt.Sprintf("achieved %s/s < %g %% of %s/s", formatRate(r.AchievedRate), 100*minRateRatio, formatRate(r.Rate)))
 	}
 	r.FailReason = strings.Join(reasons, "; ")
@@ -136,8 +156,12 @@ func printGatewaySummary(w io.Writer, r gatewayReport) {
 	if !r.Pass {
 		verdict = "FAIL: " + r.FailReason
 	}
-	_, _ = fmt.Fprintf(w, "rate %s/s: sent %d, ok %d, errors %d, achieved %s/s, p50 %.2f ms p90 %.2f ms p99 %.2f ms max %.2f ms — %s\n",
-		formatRate(r.Rate), r.Sent, r.OK, r.Errors, formatRate(r.AchievedRate), r.LatencyMS.P50, r.LatencyMS.P90,
+	load := "rate " + formatRate(r.Rate) + "/s"
+	if r.Mode == modeClosed {
+		load = fmt.Sprintf("closed loop, %d in flight", r.Concurrency)
+	}
+	_, _ = fmt.Fprintf(w, "%s: sent %d, ok %d, errors %d, achieved %s/s, p50 %.2f ms p90 %.2f ms p95 %.2f ms p99 %.2f ms max %.2f ms — %s\n",
+		load, r.Sent, r.OK, r.Errors, formatRate(r.AchievedRate), r.LatencyMS.P50, r.LatencyMS.P90, r.LatencyMS.P95,
 		r.LatencyMS.P99, r.LatencyMS.Max, verdict)
 	for _, e := range r.ErrorTexts {
 		_, _ = fmt.Fprintf(w, "    error: %s\n", e)

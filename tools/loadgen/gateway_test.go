@@ -21,15 +21,6 @@ import (
 // testTool is the trivial tool of gateway.md §15 P1 (returns a + b), named as in §16.
 const testTool = "e2e__add"
 
-type addInput struct {
-	A int `json:"a"`
-	B int `json:"b"`
-}
-
-type addOutput struct {
-	Sum int `json:"sum"`
-}
-
 // testGateway is a minimal in-process MCP server built with the go-sdk (its streamable HTTP handler checks the
 // headers, the per-request _meta and the sessions exactly as the gateway's servers do), serving testTool and
 // recording what it received.

@@ -9,10 +9,22 @@
 //
 // For the gateway target it loads a running gateway's /mcp on a loopback address with tools/call of one tool or
 // tools/list, spoken as plain JSON-RPC over HTTP (answers are read as SSE or JSON), and prints a JSON report on
-// stdout: sent, ok, errors by kind, achieved rate, p50/p90/p99/max latency.
+// stdout: sent, ok, errors by kind, achieved rate, p50/p90/p95/p99/max latency.
 //
 //	loadgen gateway [-url http://127.0.0.1:8002/mcp] [-era initialize|modern] [-method call|list] [-tool NAME]
-//	                [-args JSON] [-rate 250] [-duration 60s] [-warmup 10s] [-workers 8] [-header "Name: value"]...
+//	                [-args JSON] [-rate 250 | -concurrency C] [-duration 60s] [-warmup 10s] [-workers 8]
+//	                [-header "Name: value"]... [-worker-header "Name: value"]...
+//
+// With -concurrency the run is closed loop instead: C requests in flight, each sent when the previous one ended,
+// which measures capacity (the calls per second achieved at that concurrency) and the latency that goes with it.
+// -worker-header gives each worker (MCP client) its own header, such as one user's bearer token per worker, so that
+// per-user rate limits see several users.
+//
+// The bare target serves a bare official go-sdk streamable-HTTP server (stateless, SSE answers like the gateway's)
+// on loopback with the stack's trivial tool, so that loadgen gateway measures both the same way, each in its own
+// process:
+//
+//	loadgen bare [-addr 127.0.0.1:0] [-tool add] [-json]
 //
 // The requests are spread round robin over -workers MCP clients: in the initialize era each sends initialize and
 // notifications/initialized once, then its requests carry the negotiated MCP-Protocol-Version (and its

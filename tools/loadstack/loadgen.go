@@ -97,3 +97,11 @@ func ensureDir(dir string) error {
 	}
 	return nil
 }
+
+// writeFile writes a report.
+func writeFile(path string, b []byte) error {
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

@@ -18,24 +18,43 @@ const mcpTimeout = 60 * time.Second
 // (gateway.md §3): it creates servers and tools through the management tools and watches tools/list.
 type mcpClient struct {
 	endpoint string
+	header   http.Header // added to every request (a remote user's bearer token); nil on the local listener
 	cs       *mcp.ClientSession
 }
 
-// connectMCP connects to the gateway's /mcp.
-func connectMCP(ctx context.Context, endpoint string) (*mcpClient, error) {
-	cs, err := openSession(ctx, endpoint)
+// connectMCP connects to the gateway's /mcp, or through the edge when header carries a bearer token.
+func connectMCP(ctx context.Context, endpoint string, header http.Header) (*mcpClient, error) {
+	cs, err := openSession(ctx, endpoint, header)
 	if err != nil {
 		return nil, err
 	}
-	return &mcpClient{endpoint: endpoint, cs: cs}, nil
+	return &mcpClient{endpoint: endpoint, header: header, cs: cs}, nil
+}
+
+// headerTransport adds fixed headers to every request.
+type headerTransport struct {
+	header http.Header
+	next   http.RoundTripper
+}
+
+func (t headerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context())
+	for k, vs := range t.header {
+		r.Header[k] = vs
+	}
+	return t.next.RoundTrip(r)
 }
 
 // openSession opens one client session; the go-sdk negotiates the modern era through server/discover.
-func openSession(ctx context.Context, endpoint string) (*mcp.ClientSession, error) {
+func openSession(ctx context.Context, endpoint string, header http.Header) (*mcp.ClientSession, error) {
 	client := mcp.NewClient(&mcp.Implementation{Name: "mcpbox-loadstack", Version: "1.0.0"}, nil)
+	hc := &http.Client{Timeout: mcpTimeout}
+	if len(header) > 0 {
+		hc.Transport = headerTransport{header: header, next: http.DefaultTransport}
+	}
 	transport := &mcp.StreamableClientTransport{
 		Endpoint:   endpoint,
-		HTTPClient: &http.Client{Timeout: mcpTimeout},
+		HTTPClient: hc,
 		MaxRetries: -1,
 	}
 	ctx, cancel := context.WithTimeout(ctx, mcpTimeout)
@@ -85,7 +104,7 @@ func (c *mcpClient) call(ctx context.Context, name string, args map[string]any) 
 func (c *mcpClient) userTools(ctx context.Context) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, mcpTimeout)
 	defer cancel()
-	cs, err := openSession(ctx, c.endpoint)
+	cs, err := openSession(ctx, c.endpoint, c.header)
 	if err != nil {
 		return nil, err
 	}

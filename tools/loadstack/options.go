@@ -39,6 +39,22 @@ type options struct {
 	listTools  int    // user tools in the catalog during P2, load__add included
 	era        string // loadgen -era
 	workers    int    // loadgen -workers
+	benchOut   bool   // -out was not given and a -bench or -soak run writes to .cache/bench
+
+	// -bench (make bench): the scenarios of bench.go, closed loop, with their table, chart and reports.
+	bench         bool
+	benchDuration time.Duration // measured window of each scenario
+	benchWarmup   time.Duration // warm-up before each window
+	concurrency   int           // requests in flight in each scenario
+	users         int           // remote users (devidp tokens) the edge scenarios spread their requests over
+	pause         time.Duration // between two loadgen runs
+	updateDocs    bool          // also write docs/perf/stack-latency.svg and the section of docs/PERFORMANCE.md
+
+	// -soak (make soak): the trivial tool through the edge at half the capacity for this long; 0 is no soak.
+	soak         time.Duration
+	soakRate     float64       // the soak's rate; 0 measures the capacity first and takes half
+	soakProbe    time.Duration // the closed-loop run that measures the capacity
+	soakInterval time.Duration // between two samples of every service's metrics
 }
 
 // usageError is a bad command line (exit status 2).
@@ -52,6 +68,7 @@ func parseArgs(args []string, testDB string, stderr io.Writer) (options, error) 
 	fs.SetOutput(stderr)
 	var o options
 	var runs, rates string
+	var outSet, runsSet bool
 	if testDB == "" {
 		testDB = defaultAdminDB
 	}
@@ -71,6 +88,17 @@ func parseArgs(args []string, testDB string, stderr io.Writer) (options, error) 
 	fs.IntVar(&o.listTools, "list-tools", 500, "user tools in the catalog during P2, load__add included")
 	fs.StringVar(&o.era, "era", "initialize", "MCP era of loadgen's clients: initialize or modern")
 	fs.IntVar(&o.workers, "workers", 8, "MCP clients of each loadgen run")
+	fs.BoolVar(&o.bench, "bench", false, "make bench's stack part instead of P1/P2: each scenario closed loop through the edge, the local listener and a bare go-sdk server; table, chart and reports in -out (default <root>/.cache/bench)")
+	fs.DurationVar(&o.benchDuration, "bench-duration", 10*time.Second, "measured window of each -bench scenario")
+	fs.DurationVar(&o.benchWarmup, "bench-warmup", 3*time.Second, "warm-up before each -bench window")
+	fs.IntVar(&o.concurrency, "concurrency", 8, "requests in flight in each -bench scenario and in the -soak capacity probe")
+	fs.IntVar(&o.users, "users", 8, "remote users (one devidp token each) the edge runs spread their requests over; the gateway limits each to 10,000 calls a minute")
+	fs.DurationVar(&o.pause, "pause", pauseBetweenRuns, "pause between two loadgen runs (execution records drain, the sandbox refills its warm set)")
+	fs.BoolVar(&o.updateDocs, "update-docs", false, "with -bench: also write docs/perf/stack-latency.svg and the generated section of docs/PERFORMANCE.md")
+	fs.DurationVar(&o.soak, "soak", 0, "soak for this long (e.g. 10m): the trivial tool through the edge, open loop at half the capacity, every service's goroutines and memory sampled and bounded; 0: no soak")
+	fs.Float64Var(&o.soakRate, "soak-rate", 0, "the soak's rate per second; 0 measures the capacity with a closed-loop run of -soak-probe first and takes half")
+	fs.DurationVar(&o.soakProbe, "soak-probe", 10*time.Second, "measured window of the soak's capacity probe")
+	fs.DurationVar(&o.soakInterval, "soak-interval", 30*time.Second, "between two samples of the services' metrics during the soak")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return options{}, err
@@ -80,9 +108,20 @@ func parseArgs(args []string, testDB string, stderr io.Writer) (options, error) 
 	if fs.NArg() > 0 {
 		return options{}, usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	fs.Visit(func(f *flag.Flag) {
+		outSet = outSet || f.Name == "out"
+		runsSet = runsSet || f.Name == "runs"
+	})
+	remote := o.bench || o.soak > 0
+	if remote && runsSet {
+		return options{}, usageError{"-runs: P1 and P2 are not made with -bench or -soak; run them separately"}
+	}
+	o.benchOut = !outSet && remote
 	var err error
-	if o.runs, err = parseRuns(runs); err != nil {
-		return options{}, err
+	if !remote {
+		if o.runs, err = parseRuns(runs); err != nil {
+			return options{}, err
+		}
 	}
 	if o.p1Rates, err = parseRates(rates); err != nil {
 		return options{}, err
@@ -109,6 +148,18 @@ func (o options) check() error {
 		return usageError{fmt.Sprintf("-era %q: want initialize or modern", o.era)}
 	case o.workers < 1:
 		return usageError{fmt.Sprintf("-workers %d: must be at least 1", o.workers)}
+	case o.benchDuration <= 0 || o.soakProbe <= 0 || o.soakInterval <= 0:
+		return usageError{"-bench-duration, -soak-probe and -soak-interval must be positive"}
+	case o.benchWarmup < 0 || o.pause < 0 || o.soak < 0:
+		return usageError{"-bench-warmup, -pause and -soak must be zero or positive"}
+	case o.concurrency < 1 || o.concurrency > 1024:
+		return usageError{fmt.Sprintf("-concurrency %d: must be 1–1024", o.concurrency)}
+	case o.users < 1 || o.users > maxUsers:
+		return usageError{fmt.Sprintf("-users %d: must be 1–%d (the remote allowlist holds at most %d addresses)", o.users, maxUsers, maxUsers)}
+	case o.soakRate < 0 || math.IsInf(o.soakRate, 0) || math.IsNaN(o.soakRate):
+		return usageError{fmt.Sprintf("-soak-rate %g: must be 0 (measure) or a positive rate per second", o.soakRate)}
+	case o.updateDocs && !o.bench:
+		return usageError{"-update-docs: only with -bench"}
 	}
 	return nil
 }
@@ -149,6 +200,9 @@ func (o *options) resolve(root string) error {
 	}
 	if o.bin == "" {
 		o.bin = filepath.Join(o.root, "bin")
+	}
+	if o.out == "" && o.benchOut {
+		o.out = filepath.Join(o.root, ".cache", "bench")
 	}
 	if o.out == "" {
 		o.out = filepath.Join(o.root, ".cache", "load")

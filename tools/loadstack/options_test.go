@@ -95,3 +95,40 @@ func TestResolveFillsPathsUnderTheRoot(t *testing.T) {
 		t.Errorf("resolved %+v", o)
 	}
 }
+
+// -bench and -soak replace P1 and P2, write to .cache/bench by default and check their own flags.
+func TestParseArgsBenchAndSoak(t *testing.T) {
+	t.Parallel()
+	o, err := parseArgs([]string{"-loadgen", "lg", "-bench"}, "", io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.runs) != 0 || !o.benchOut || o.benchDuration != 10*time.Second || o.benchWarmup != 3*time.Second ||
+		o.concurrency != 8 || o.users != 8 || o.soak != 0 || o.soakInterval != 30*time.Second {
+		t.Errorf("bench defaults %+v", o)
+	}
+	if err := o.resolve("/r"); err != nil || o.out != "/r/.cache/bench" {
+		t.Errorf("out %s, %v", o.out, err)
+	}
+	o, err = parseArgs([]string{"-loadgen", "lg", "-soak", "10m", "-out", "/x"}, "", io.Discard)
+	if err != nil || o.benchOut || o.soak != 10*time.Minute || len(o.runs) != 0 {
+		t.Errorf("soak: %+v, %v", o, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-bench", "-runs", "p1"}, "-runs"},
+		{[]string{"-update-docs"}, "-update-docs: only with -bench"},
+		{[]string{"-bench", "-concurrency", "0"}, "-concurrency 0"},
+		{[]string{"-bench", "-users", "101"}, "-users 101"},
+		{[]string{"-soak", "1m", "-soak-rate", "-3"}, "-soak-rate -3"},
+		{[]string{"-bench", "-bench-duration", "0s"}, "-bench-duration"},
+	} {
+		_, err := parseArgs(append([]string{"-loadgen", "lg"}, tc.args...), "", io.Discard)
+		var ue usageError
+		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want a usage error containing %q", tc.args, err, tc.want)
+		}
+	}
+}

@@ -23,7 +23,7 @@ const (
 	exitInterrupted = 130
 )
 
-// pauseBetweenRuns separates two loadgen runs.
+// pauseBetweenRuns separates two loadgen runs by default (-pause).
 const pauseBetweenRuns = 5 * time.Second
 
 // run is loadstack without the process around it: args without the program name, the caller's environment, and
@@ -48,16 +48,19 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		_, _ = fmt.Fprintf(stderr, "loadstack: %v\n", err)
 		return exitUsage
 	}
-	l := &loadstack{opt: o, environ: environ, stdout: stdout, stderr: stderr}
+	l := &loadstack{opt: o, args: args, environ: environ, stdout: stdout, stderr: stderr}
 	verdicts, err := l.run(ctx)
 	return l.finish(ctx, verdicts, err)
 }
 
-// loadstack is one `make load`.
+// loadstack is one `make load`, `make bench` (stack part) or `make soak`.
 type loadstack struct {
 	opt            options
+	args           []string // the command line, for the bench report
 	environ        []string
 	stdout, stderr io.Writer
+	// problems are the -bench and -soak findings that fail the run: scenarios with errors, bounds exceeded.
+	problems []string
 }
 
 // say prints one progress line on stderr; stdout carries the JSON reports.
@@ -93,11 +96,25 @@ func (l *loadstack) run(ctx context.Context) (verdicts []verdict, err error) {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(data) }()
+	var (
+		target *fetchTarget
+		extra  []string
+	)
+	if l.remote() {
+		extra = edgeLimitsEnv()
+	}
+	if l.opt.bench {
+		if target, err = startFetchTarget(ctx); err != nil {
+			return nil, err
+		}
+		defer target.close()
+		extra = append(extra, "MCPBOX_SANDBOX_E2E_LOOPBACK="+target.hostPort())
+	}
 	logPath := filepath.Join(l.opt.out, "devstack-"+time.Now().UTC().Format("20060102T150405Z")+".log")
 	l.say("starting the e2e stack (port offset %d, stateless gateway); its log: %s", l.opt.portOffset, logPath)
 	st, err := startStack(ctx, stackSpec{
 		root: l.opt.root, bin: l.opt.bin, data: data, portOffset: l.opt.portOffset, logPath: logPath,
-		env: stackEnv(l.environ, db.url),
+		env: stackEnv(l.environ, db.url, extra...),
 	})
 	if err != nil {
 		return nil, err
@@ -110,11 +127,14 @@ func (l *loadstack) run(ctx context.Context) (verdicts []verdict, err error) {
 			l.say("stack stopped")
 		}
 	}()
-	return l.session(ctx, st, db, data, logPath)
+	return l.session(ctx, st, db, data, logPath, target)
 }
 
+// remote reports whether the run goes through the edge (-bench, -soak).
+func (l *loadstack) remote() bool { return l.opt.bench || l.opt.soak > 0 }
+
 // session checks the stack, seeds it and makes the runs.
-func (l *loadstack) session(ctx context.Context, st *devstack, db *freshDB, data, logPath string) ([]verdict, error) {
+func (l *loadstack) session(ctx context.Context, st *devstack, db *freshDB, data, logPath string, target *fetchTarget) ([]verdict, error) {
 	if !st.log.contains(`"MCPBOX_GATEWAY_SESSION_MODE":"stateless"`) {
 		return nil, fmt.Errorf("the gateway's config line does not say session mode stateless; see %s", logPath)
 	}
@@ -133,7 +153,7 @@ func (l *loadstack) session(ctx context.Context, st *devstack, db *freshDB, data
 	if err != nil {
 		return nil, err
 	}
-	mc, err := connectMCP(ctx, urls.localMCP)
+	mc, err := connectMCP(ctx, urls.localMCP, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -145,22 +165,25 @@ func (l *loadstack) session(ctx context.Context, st *devstack, db *freshDB, data
 		return nil, fmt.Errorf("seed %s: %w", addTool, err)
 	}
 	l.say("seeded %s (created, publication requested, approved, server started; one call returned the sum) in %s", addTool, since(start))
+	if l.remote() {
+		return nil, l.remoteSession(ctx, remoteSetup{st: st, urls: urls, admin: adm, seeder: sd, target: target, logPath: logPath})
+	}
 	idle := cpu.snapshot()
-	if err := pause(ctx); err != nil {
+	if err := l.pause(ctx); err != nil {
 		return nil, err
 	}
-	l.say("%s over %s before the first run", idleRates(idle, cpu.snapshot(), cpu.ticksPerSec), pauseBetweenRuns)
+	l.say("%s over %s before the first run", idleRates(idle, cpu.snapshot(), cpu.ticksPerSec), l.opt.pause)
 	var verdicts []verdict
 	for i, r := range runsOf(l.opt) {
 		if i > 0 {
 			// The previous run's execution records drain and the sandbox refills its warm set.
-			if err := pause(ctx); err != nil {
+			if err := l.pause(ctx); err != nil {
 				return verdicts, err
 			}
 		}
 		if r.method == "list" {
 			start := time.Now()
-			if err := sd.seedList(ctx, l.opt.listTools, func(s string) { l.say("%s", s) }); err != nil {
+			if err := sd.seedList(ctx, 1, l.opt.listTools, func(s string) { l.say("%s", s) }); err != nil {
 				return verdicts, fmt.Errorf("seed %d tools: %w", l.opt.listTools, err)
 			}
 			l.say("seeded %d user tools (%s) in %s", l.opt.listTools, describeSeed(l.opt.listTools), since(start))
@@ -178,16 +201,6 @@ func (l *loadstack) session(ctx context.Context, st *devstack, db *freshDB, data
 		}
 	}
 	return verdicts, nil
-}
-
-// pause waits pauseBetweenRuns unless interrupted.
-func pause(ctx context.Context) error {
-	select {
-	case <-ctx.Done():
-		return fmt.Errorf("interrupted: %w", ctx.Err())
-	case <-time.After(pauseBetweenRuns):
-		return nil
-	}
 }
 
 // loadRun makes one loadgen run with the CPU of the stack's parts measured around it.
@@ -219,6 +232,12 @@ func (l *loadstack) finish(ctx context.Context, verdicts []verdict, err error) i
 	for _, m := range missed {
 		_, _ = fmt.Fprintf(l.stdout, "  %s\n", m)
 	}
+	if len(l.problems) > 0 {
+		_, _ = fmt.Fprintln(l.stdout, "\nFAILED:")
+		for _, p := range l.problems {
+			_, _ = fmt.Fprintf(l.stdout, "  %s\n", p)
+		}
+	}
 	switch {
 	case ctx.Err() != nil:
 		l.say("interrupted")
@@ -226,8 +245,15 @@ func (l *loadstack) finish(ctx context.Context, verdicts []verdict, err error) i
 	case err != nil:
 		l.say("%v", err)
 		return exitFail
-	case len(missed) > 0:
+	case len(missed) > 0 || len(l.problems) > 0:
 		return exitFail
+	case l.remote():
+		msg := "no scenario had an error"
+		if l.opt.soak > 0 {
+			msg = "no error; every soak bound held"
+		}
+		_, _ = fmt.Fprintln(l.stdout, msg)
+		return exitMet
 	default:
 		_, _ = fmt.Fprintln(l.stdout, "  every target met")
 		return exitMet
@@ -250,8 +276,9 @@ func missedTargets(o options, vs []verdict) []string {
 
 // stackURLs are the addresses the banner shows.
 type stackURLs struct {
-	admin    string // the backend's main listener, without the trailing slash
-	localMCP string // the gateway's local /mcp
+	admin     string // the backend's main listener, without the trailing slash
+	localMCP  string // the gateway's local /mcp
+	remoteMCP string // the edge's public /mcp ("" when the banner has no Remote MCP line)
 }
 
 // parseBanner reads the Admin UI and Local MCP URLs from devstack's banner.
@@ -271,6 +298,8 @@ func parseBanner(log string) (stackURLs, error) {
 			u.admin = strings.TrimSuffix(fields[0], "/")
 		case "Local MCP":
 			u.localMCP = fields[0]
+		case "Remote MCP":
+			u.remoteMCP = fields[0]
 		}
 	}
 	if u.admin == "" || u.localMCP == "" {

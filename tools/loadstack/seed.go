@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"sync"
 )
 
@@ -173,11 +175,11 @@ func (s *seeder) checkAdd(ctx context.Context) error {
 	return nil
 }
 
-// seedList brings the catalog to total user tools: it creates total-1 tools in server list (load__add is the
-// first), approves them in bulk with the versions and hashes the creation returned, starts the server (one catalog
-// change) and waits until tools/list serves all of them.
-func (s *seeder) seedList(ctx context.Context, total int, progress func(string)) error {
-	n := total - 1
+// seedList brings the catalog from have to total user tools: it creates total-have tools in server list,
+// approves them in bulk with the versions and hashes the creation returned, starts the server (one catalog change)
+// and waits until tools/list serves all of them.
+func (s *seeder) seedList(ctx context.Context, have, total int, progress func(string)) error {
+	n := total - have
 	if n < 1 {
 		return nil
 	}
@@ -256,4 +258,127 @@ func describeSeed(total int) string {
 		return addTool
 	}
 	return fmt.Sprintf("%s and %s__%s … %s__%s", addTool, listServer, listToolName(1), listServer, listToolName(total-1))
+}
+
+// The tool of the brokered HTTP scenario: one GET to loadstack's loopback target, through the sandbox's broker.
+const (
+	fetchServer = "fetch"                  // holds the tool get
+	fetchTool   = fetchServer + "__get"    // the exposed name the scenario calls
+	fetchArgs   = `{}`                     // it takes no argument
+	fetchBody   = "loadstack fetch target" // what the target answers, and the tool returns
+)
+
+// fetchCode is the Go source of the tool get: one GET of url through mcpbox.HTTP (sandbox.md §8), returning the
+// status and the body.
+func fetchCode(url string) string {
+	return `package tool
+
+import (
+	"context"
+
+	"mcpbox"
+)
+
+// Input is empty: the tool always reads the same address.
+type Input struct{}
+
+// Output is what the target answered.
+type Output struct {
+	Status int    ` + "`json:\"status\"`" + `
+	Body   string ` + "`json:\"body\"`" + `
+}
+
+// Main reads the load run's loopback target once through the HTTP broker.
+func Main(ctx context.Context, in Input) (any, error) {
+	resp, err := mcpbox.HTTP.Get(ctx, "` + url + `", nil)
+	if err != nil {
+		return nil, err
+	}
+	return Output{Status: resp.Status, Body: resp.Text()}, nil
+}
+`
+}
+
+// seedFetch creates server fetch, has the admin grant it the target's loopback host:port (a private host, which
+// only an approval opens, and which the e2e sandbox reaches because MCPBOX_SANDBOX_E2E_LOOPBACK names it),
+// creates the tool get with that host in its manifest, requests its publication, approves it, starts the server
+// and checks one call returns the target's body.
+func (s *seeder) seedFetch(ctx context.Context, target *fetchTarget) error {
+	serverID, err := s.createServer(ctx, fetchServer)
+	if err != nil {
+		return err
+	}
+	if err := s.admin.do(ctx, http.MethodPost, "/api/v1/servers/"+url.PathEscape(serverID)+"/network-requests",
+		map[string]any{"host": target.host, "port": target.port, "justification": "loadstack: the loopback target of the brokered HTTP scenario"}, nil); err != nil {
+		return err
+	}
+	var t createdTool
+	if err := s.mcp.manage(ctx, mgmtCreateTool, map[string]any{
+		"server_id": serverID, "name": "get", "code": fetchCode(target.url()), "hosts": []string{target.hostPort()},
+	}, &t); err != nil {
+		return err
+	}
+	if t.ToolID == "" {
+		return fmt.Errorf("%s get: no tool_id", mgmtCreateTool)
+	}
+	var pub struct {
+		ReviewStatus string `json:"review_status"`
+	}
+	if err := s.mcp.manage(ctx, mgmtRequestPublish, map[string]any{"tool_id": t.ToolID}, &pub); err != nil {
+		return err
+	}
+	if err := s.admin.approveLatest(ctx, t.ToolID); err != nil {
+		return err
+	}
+	if err := s.startServer(ctx, serverID); err != nil {
+		return err
+	}
+	return s.mcp.waitUserTools(ctx, 2, addTool, fetchTool)
+}
+
+// checkFetch calls fetch__get once and checks it returned the target's body with status 200.
+func (s *seeder) checkFetch(ctx context.Context) error {
+	r, err := s.mcp.call(ctx, fetchTool, map[string]any{})
+	if err != nil {
+		return err
+	}
+	if r.IsError {
+		return fmt.Errorf("%s: %s", fetchTool, resultText(r))
+	}
+	b, err := json.Marshal(r.StructuredContent)
+	if err != nil {
+		return fmt.Errorf("%s: structuredContent: %w", fetchTool, err)
+	}
+	var out struct {
+		Status int    `json:"status"`
+		Body   string `json:"body"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil || out.Status != http.StatusOK || out.Body != fetchBody {
+		return fmt.Errorf("%s returned %s, want status 200 and body %q", fetchTool, truncate(string(b), 200), fetchBody)
+	}
+	return nil
+}
+
+// The management tool of the management scenario: read-only, answered by the backend (/internal/v1/manage).
+const (
+	manageTool = "mcpbox_list_servers"
+	manageArgs = `{}`
+)
+
+// checkManage calls mcpbox_list_servers once and checks it lists server load.
+func (s *seeder) checkManage(ctx context.Context) error {
+	var out struct {
+		Items []struct {
+			Name string `json:"name"`
+		} `json:"items"`
+	}
+	if err := s.mcp.manage(ctx, manageTool, map[string]any{}, &out); err != nil {
+		return err
+	}
+	for _, srv := range out.Items {
+		if srv.Name == loadServer {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s does not list server %s: %+v", manageTool, loadServer, out.Items)
 }

@@ -51,9 +51,9 @@ func devstackArgs(s stackSpec) []string {
 	}
 }
 
-// stackEnv is devstack's environment: the caller's, without the variables loadstack sets, plus the fresh database
-// and the stateless gateway of gateway.md §15.
-func stackEnv(environ []string, dbURL string) []string {
+// stackEnv is devstack's environment: the caller's, without the variables loadstack sets, plus the fresh database,
+// the stateless gateway of gateway.md §15 and extra (KEY=value; a later entry wins).
+func stackEnv(environ []string, dbURL string, extra ...string) []string {
 	var out []string
 	for _, kv := range environ {
 		k, _, _ := strings.Cut(kv, "=")
@@ -63,7 +63,7 @@ func stackEnv(environ []string, dbURL string) []string {
 		}
 		out = append(out, kv)
 	}
-	return append(out, "MCPBOX_DATABASE_URL="+dbURL, "MCPBOX_GATEWAY_SESSION_MODE=stateless")
+	return append(append(out, "MCPBOX_DATABASE_URL="+dbURL, "MCPBOX_GATEWAY_SESSION_MODE=stateless"), extra...)
 }
 
 // startStack starts devstack in its own process group (an interrupt reaches loadstack alone, which stops the stack

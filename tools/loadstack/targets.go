@@ -31,6 +31,9 @@ const minRateRatio = 0.99
 
 // report is the part of loadgen's gateway report (tools/loadgen gateway_report.go) loadstack judges.
 type report struct {
+	Machine      loadgenMachine `json:"machine"`
+	Mode         string         `json:"mode"` // open or closed
+	Concurrency  int            `json:"concurrency"`
 	Rate         float64        `json:"rate"`
 	DurationS    float64        `json:"duration_s"`
 	WarmupS      float64        `json:"warmup_s"`
@@ -43,11 +46,21 @@ type report struct {
 	LatencyMS    struct {
 		P50 float64 `json:"p50"`
 		P90 float64 `json:"p90"`
+		P95 float64 `json:"p95"`
 		P99 float64 `json:"p99"`
 		Max float64 `json:"max"`
 	} `json:"latency_ms"`
-	Pass  bool   `json:"pass"`
-	Error string `json:"error"`
+	ErrorTexts []string `json:"error_texts"`
+	Pass       bool     `json:"pass"`
+	Error      string   `json:"error"`
+}
+
+// loadgenMachine is the machine as loadgen describes it.
+type loadgenMachine struct {
+	CPUs      int    `json:"cpus"`
+	CPUModel  string `json:"cpu_model"`
+	Kernel    string `json:"kernel"`
+	GoVersion string `json:"go_version"`
 }
 
 // parseReport decodes loadgen's JSON report.
@@ -56,8 +69,8 @@ func parseReport(b []byte) (report, error) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		return report{}, fmt.Errorf("loadgen report: %w", err)
 	}
-	if r.Rate <= 0 {
-		return report{}, fmt.Errorf("loadgen report without a rate: %s", truncate(string(b), 200))
+	if r.Rate <= 0 && r.Mode != "closed" {
+		return report{}, fmt.Errorf("loadgen report without a rate or closed mode: %s", truncate(string(b), 200))
 	}
 	return r, nil
 }

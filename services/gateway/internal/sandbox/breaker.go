@@ -39,7 +39,11 @@ const (
 //     released and the next call probes again;
 //   - a success of a call sent before the breaker opened resets the count
 //     but does not close an open breaker (only the probe does), and a
-//     failure of such a call does not extend the open period.
+//     failure of such a call does not extend the open period;
+//   - a refusal names the streak that opened the breaker, plus each failed
+//     probe since: a late success resetting the live count must not make
+//     it say "0 consecutive failures" (found by the e2e fault test, where
+//     calls queued in a stopped sandbox finish after the breaker opened).
 type breaker struct {
 	threshold int
 	openFor   time.Duration
@@ -50,6 +54,7 @@ type breaker struct {
 	openUntil time.Time // end of the open period
 	probing   bool      // the probe is in flight
 	failures  int       // consecutive failures
+	tripped   int       // the failures that opened the breaker, failed probes added
 }
 
 func newBreaker(threshold int, openFor time.Duration, now func() time.Time) *breaker {
@@ -78,7 +83,7 @@ func (b *breaker) allow() (ticket, *refusal) {
 		b.probing = true
 		return ticket{probe: true}, nil
 	}
-	return ticket{}, &refusal{retryIn: max(b.openUntil.Sub(now), time.Second), failures: b.failures}
+	return ticket{}, &refusal{retryIn: max(b.openUntil.Sub(now), time.Second), failures: b.tripped}
 }
 
 // record applies a call's verdict.
@@ -96,9 +101,11 @@ func (b *breaker) record(t ticket, v verdict) {
 		switch {
 		case t.probe:
 			b.probing = false
+			b.tripped++
 			b.openUntil = b.now().Add(b.openFor)
 		case !b.open && b.failures >= b.threshold:
 			b.open = true
+			b.tripped = b.failures
 			b.openUntil = b.now().Add(b.openFor)
 		}
 	case neutral:

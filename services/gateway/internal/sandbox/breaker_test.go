@@ -248,3 +248,37 @@ mcpbox_gateway_sandbox_circuit_state 0
 		t.Error(err)
 	}
 }
+
+// A success of a call sent before the breaker opened resets the live count
+// but not what a refusal reports: the streak that opened the breaker (the
+// e2e fault test saw "0 consecutive failures" before this).
+func TestGW69_RefusalNamesTheStreakThatOpenedTheBreaker(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	b := newBreaker(3, time.Minute, clock.Now)
+	var late ticket
+	for i := range 3 {
+		tk, r := b.allow()
+		if r != nil {
+			t.Fatalf("call %d refused while closed", i)
+		}
+		if i == 0 {
+			late = tk // still in flight when the breaker opens
+			continue
+		}
+		b.record(tk, failure)
+	}
+	late2, _ := b.allow()
+	b.record(late2, failure) // the third failure opens it
+	b.record(late, success)  // a call sent before, answered now
+	_, r := b.allow()
+	if r == nil || r.failures != 3 {
+		t.Fatalf("refusal %+v, want 3 consecutive failures", r)
+	}
+	clock.Advance(time.Minute)
+	probe, _ := b.allow()
+	b.record(probe, failure)
+	if _, r := b.allow(); r == nil || r.failures != 4 {
+		t.Fatalf("refusal after a failed probe %+v, want 4", r)
+	}
+}

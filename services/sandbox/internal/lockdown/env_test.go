@@ -40,16 +40,3 @@ func TestCommandShape(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-func TestParseVMSize(t *testing.T) {
-	t.Parallel()
-	good := "Name:\tx\nVmPeak:\t 99 kB\nVmSize:\t 1539000 kB\nVmRSS:\t 100 kB\n"
-	if v, err := parseVMSize([]byte(good)); err != nil || v != 1539000 {
-		t.Fatalf("got %d, %v", v, err)
-	}
-	for _, bad := range []string{"", "VmSize: x kB\n", "VmSize: 12 MB\n", "VmSize: -1 kB\n", "VmRSS: 1 kB\n"} {
-		if _, err := parseVMSize([]byte(bad)); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}

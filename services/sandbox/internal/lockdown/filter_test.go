@@ -36,14 +36,28 @@ func (d seccompData) word(t *testing.T, off uint32) uint32 {
 // every jump stays inside the program and that it always returns.
 func run(t *testing.T, prog []unix.SockFilter, d seccompData) Action {
 	t.Helper()
+	a, _ := runCounting(t, prog, d)
+	return a
+}
+
+// runCounting is run that also returns how many instructions it executed.
+func runCounting(t *testing.T, prog []unix.SockFilter, d seccompData) (Action, int) {
+	t.Helper()
 	var acc uint32
+	steps := 0
 	for pc := 0; pc < len(prog); pc++ {
+		steps++
 		in := prog[pc]
 		switch in.Code {
 		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
 			acc = d.word(t, in.K)
 		case unix.BPF_RET | unix.BPF_K:
-			return Action(in.K)
+			return Action(in.K), steps
+		case unix.BPF_JMP | unix.BPF_JA:
+			pc += int(in.K)
+			if pc+1 >= len(prog) {
+				t.Fatalf("jump past the end at %d", pc)
+			}
 		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K,
 			unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
 			var taken bool
@@ -68,7 +82,7 @@ func run(t *testing.T, prog []unix.SockFilter, d seccompData) Action {
 		}
 	}
 	t.Fatal("program fell off its end")
-	return 0
+	return 0, steps
 }
 
 // specTable is sandbox.md §8.4, written out independently of policy.go.
@@ -216,5 +230,111 @@ func TestBuildProgramRefusesBadInput(t *testing.T) {
 	}
 	if _, err := buildProgram(AMD64(), []rule{{name: "kill", action: ActKill}, {name: "kill", action: ActEPERM}}, 5); err == nil {
 		t.Error("duplicate rule accepted")
+	}
+}
+
+// linearProgram is the filter as a plain list of compares, the obvious
+// reading of a policy: the reference the search of buildProgram must agree
+// with on every input.
+func linearProgram(a Arch, rules []rule, pid int) []unix.SockFilter {
+	p := []unix.SockFilter{load(offArch), jeq(a.AuditArch, 1, 0), ret(ActKill), load(offNr)}
+	if a.maxNative != 0 {
+		p = append(p, jge(a.maxNative, 0, 1), ret(ActKill))
+	}
+	nums := a.sysnums()
+	for _, r := range rules {
+		nr, ok := nums[r.name]
+		if !ok {
+			continue
+		}
+		body := []unix.SockFilter{ret(r.action)}
+		if r.check != always {
+			body = argBlock(r, uint32(pid))
+		}
+		p = append(p, jeq(nr, 0, uint8(len(body))))
+		p = append(p, body...)
+	}
+	return append(p, ret(ActAllow))
+}
+
+// argSets are the argument values that reach every branch of argBlock for
+// a pid of 4242.
+func argSets() [][6]uint64 {
+	return [][6]uint64{
+		{},
+		{4242},
+		{4243},
+		{unix.CLONE_THREAD},
+		{0, unix.TIOCSTI},
+		{0, 0, unix.PROT_EXEC},
+		{0, 0, unix.PROT_READ},
+		{0, 0, 1},
+		{0, 0, 1 << 32},
+		{4242, 0, 7},
+	}
+}
+
+// The search decides exactly as the list would, for every syscall number
+// of both architectures (and beyond), every argument shape, and both
+// policies, and it does so in few instructions.
+func TestSearchAgreesWithList(t *testing.T) {
+	t.Parallel()
+	const pid = 4242
+	for _, a := range []Arch{AMD64(), ARM64()} {
+		for name, rules := range map[string][]rule{"worker": workerPolicy(), "seal": sealPolicy()} {
+			prog, err := buildProgram(a, rules, pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ref := linearProgram(a, rules, pid)
+			longest := 0
+			for nr := uint32(0); nr < 1100; nr++ {
+				for _, args := range argSets() {
+					d := seccompData{nr: nr, arch: a.AuditArch, args: args}
+					got, steps := runCounting(t, prog, d)
+					if want := run(t, ref, d); got != want {
+						t.Fatalf("%s %s: nr %d args %v: search %s, list %s", a.Name, name, nr, args, got, want)
+					}
+					longest = max(longest, steps)
+				}
+			}
+			// log2(130 rules) splits, a short list, an argument block.
+			if longest > 24 {
+				t.Errorf("%s %s: a syscall took %d instructions to decide, want ≤ 24", a.Name, name, longest)
+			}
+		}
+	}
+}
+
+// A policy whose halves are longer than an 8-bit jump reaches them through
+// an unconditional jump, and still decides every number as the list does.
+func TestSearchLongJumps(t *testing.T) {
+	t.Parallel()
+	a := AMD64()
+	var rules []rule
+	for name := range a.sysnums() {
+		rules = append(rules, rule{name: name, action: ActEPERM, check: readOnlyLimits})
+	}
+	prog, err := buildProgram(a, rules, 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja := 0
+	for _, in := range prog {
+		if in.Code == unix.BPF_JMP|unix.BPF_JA {
+			ja++
+		}
+	}
+	if ja == 0 {
+		t.Fatalf("a %d-instruction program has no long jump", len(prog))
+	}
+	ref := linearProgram(a, rules, 4242)
+	for nr := uint32(0); nr < 600; nr++ {
+		for _, args := range argSets() {
+			d := seccompData{nr: nr, arch: a.AuditArch, args: args}
+			if got, want := run(t, prog, d), run(t, ref, d); got != want {
+				t.Fatalf("nr %d args %v: search %s, list %s", nr, args, got, want)
+			}
+		}
 	}
 }

@@ -1,18 +1,18 @@
 package lockdown
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/procfs"
 )
 
 // Go runtime limits of sandbox.md §8.2–§8.3.
@@ -22,8 +22,6 @@ const (
 	// maxOpenFiles is RLIMIT_NOFILE: stdio, the two IPC pipes, the status
 	// descriptor and the runtime's poller leave room to spare.
 	maxOpenFiles = 16
-	// statusBufSize is enough for /proc/self/status.
-	statusBufSize = 8 << 10
 )
 
 // Limits are the init-time limits of a worker.
@@ -47,7 +45,7 @@ type JobLimits struct {
 	Procs   int
 }
 
-// Worker is a locked-down worker process. It keeps /proc/self/status open,
+// Worker is a locked-down worker process. It keeps /proc/self/statm open,
 // since nothing can be opened after lockdown.
 type Worker struct {
 	status *os.File
@@ -69,9 +67,9 @@ func Lock(l Limits) (*Worker, error) {
 	}
 	debug.SetMaxThreads(MaxThreads)
 	debug.SetMaxStack(MaxStack)
-	status, err := os.Open("/proc/self/status")
+	status, err := os.Open("/proc/self/statm")
 	if err != nil {
-		return nil, fmt.Errorf("lockdown: open status: %w", err)
+		return nil, fmt.Errorf("lockdown: open statm: %w", err)
 	}
 	w := &Worker{status: status, pid: os.Getpid(), arch: arch}
 	if err := os.WriteFile("/proc/self/oom_score_adj", []byte("1000"), 0); err != nil {
@@ -152,32 +150,14 @@ func (w *Worker) TightenForJob(j JobLimits) error {
 
 // VMSizeKB reads VmSize from the descriptor opened before lockdown.
 func (w *Worker) VMSizeKB() (int64, error) {
-	buf := make([]byte, statusBufSize)
-	n, err := w.status.ReadAt(buf, 0)
-	if n == 0 && err != nil {
-		return 0, fmt.Errorf("lockdown: read status: %w", err)
+	m, err := procfs.ReadStatmAt(w.status)
+	if err != nil {
+		return 0, fmt.Errorf("lockdown: %w", err)
 	}
-	return parseVMSize(buf[:n])
-}
-
-// parseVMSize finds "VmSize:   1234 kB" in /proc/<pid>/status.
-func parseVMSize(status []byte) (int64, error) {
-	for line := range bytes.Lines(status) {
-		rest, ok := bytes.CutPrefix(line, []byte("VmSize:"))
-		if !ok {
-			continue
-		}
-		f := bytes.Fields(rest)
-		if len(f) != 2 || string(f[1]) != "kB" {
-			break
-		}
-		v, err := strconv.ParseInt(string(f[0]), 10, 64)
-		if err != nil || v <= 0 {
-			break
-		}
-		return v, nil
+	if m.SizeKB <= 0 {
+		return 0, errors.New("lockdown: statm gives no VmSize")
 	}
-	return 0, errors.New("lockdown: no VmSize in status")
+	return m.SizeKB, nil
 }
 
 // lower sets a limit with soft = hard = val, never raising the current hard

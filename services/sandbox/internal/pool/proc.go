@@ -17,6 +17,7 @@ import (
 
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/ipc"
 	"github.com/mcpbox/mcpbox/services/sandbox/internal/lockdown"
+	"github.com/mcpbox/mcpbox/services/sandbox/internal/procfs"
 )
 
 // WorkerArg is the subcommand the worker executable is started with
@@ -238,23 +239,8 @@ func (pr *proc) maxRSSKB() int64 {
 
 // rssKB reads VmRSS of a live worker from /proc (the watchdog, §8.5).
 func rssKB(pid int) (int64, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0, false
-	}
-	for line := range bytes.Lines(b) {
-		rest, ok := bytes.CutPrefix(line, []byte("VmRSS:"))
-		if !ok {
-			continue
-		}
-		f := bytes.Fields(rest)
-		if len(f) != 2 {
-			return 0, false
-		}
-		v, err := strconv.ParseInt(string(f[0]), 10, 64)
-		return v, err == nil
-	}
-	return 0, false
+	m, err := procfs.ReadStatm(pid)
+	return m.ResidentKB, err == nil
 }
 
 // tail keeps the first and the last tailCap/2 bytes written to it: the

@@ -11,8 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -32,6 +35,9 @@ type Spec struct {
 	Dir  string
 	// StopTimeout is how long a child has between SIGTERM and SIGKILL.
 	StopTimeout time.Duration
+	// PidFile, when set, holds the child's pid while it runs: written at start, removed when it exits,
+	// so a test or an operator can signal one service.
+	PidFile string
 }
 
 // Proc is a started child.
@@ -84,6 +90,38 @@ func (s *Supervisor) Exited() <-chan *Proc { return s.exited }
 
 // Start starts a child.
 func (s *Supervisor) Start(spec Spec) (*Proc, error) {
+	p, err := s.spawn(spec)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.procs = append(s.procs, p)
+	s.mu.Unlock()
+	return p, nil
+}
+
+// Restart starts old's spec again in old's place, so Stop keeps the start order. old must have exited;
+// anything it left in its process group is killed first.
+func (s *Supervisor) Restart(old *Proc) (*Proc, error) {
+	<-old.done
+	killGroup(old)
+	p, err := s.spawn(old.spec)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, q := range s.procs {
+		if q == old {
+			s.procs[i] = p
+			return p, nil
+		}
+	}
+	s.procs = append(s.procs, p)
+	return p, nil
+}
+
+func (s *Supervisor) spawn(spec Spec) (*Proc, error) {
 	// Not CommandContext: devstack stops children itself, in order, with SIGTERM first.
 	cmd := exec.CommandContext(context.Background(), spec.Path, spec.Args...)
 	cmd.Env = spec.Env
@@ -103,8 +141,17 @@ func (s *Supervisor) Start(spec Spec) (*Proc, error) {
 			started <- err
 			return
 		}
+		if err := writePidFile(spec.PidFile, cmd.Process.Pid); err != nil {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			started <- err
+			return
+		}
 		started <- nil
 		p.err = cmd.Wait()
+		if spec.PidFile != "" {
+			_ = os.Remove(spec.PidFile)
+		}
 		stream.Flush()
 		close(p.done)
 		s.exited <- p
@@ -112,10 +159,26 @@ func (s *Supervisor) Start(spec Spec) (*Proc, error) {
 	if err := <-started; err != nil {
 		return nil, fmt.Errorf("start %s: %w", spec.Name, err)
 	}
-	s.mu.Lock()
-	s.procs = append(s.procs, p)
-	s.mu.Unlock()
 	return p, nil
+}
+
+// writePidFile writes pid to path (nothing when path is empty), through a temporary file so a reader
+// never sees a partial number.
+func writePidFile(path string, pid int) error {
+	if path == "" {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)+"\n"), 0o600); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("pid file: %w", err)
+	}
+	return nil
 }
 
 // Stop stops every child in reverse start order: SIGTERM, then SIGKILL to its process group after its

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -148,4 +151,78 @@ func groupGone(t *testing.T, p *supervisor.Proc) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// Restart starts an exited child again in its place: its pid file names the new process, Stop still
+// goes in reverse start order, and the pid files are gone once the children have exited.
+func TestRestartKeepsStopOrderAndPidFile(t *testing.T) {
+	t.Parallel()
+	var out lockedBuffer
+	s := supervisor.New(console.New(&out))
+	dir := t.TempDir()
+	spec := func(name string) supervisor.Spec {
+		sp := sh(name, `trap "echo bye; exit 0" TERM; echo up; while :; do sleep 0.05; done`, 5*time.Second)
+		sp.PidFile = filepath.Join(dir, "run", name+".pid")
+		return sp
+	}
+	first, err := s.Start(spec("first"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.Start(spec("second"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readPid(t, filepath.Join(dir, "run", "first.pid")); got != first.Pid() {
+		t.Errorf("first.pid holds %d, want %d", got, first.Pid())
+	}
+	if err := syscall.Kill(first.Pid(), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if exited := <-s.Exited(); exited != first {
+		t.Fatalf("exited %s, want first", exited.Name())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "run", "first.pid")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("first.pid outlived its process: %v", err)
+	}
+	again, err := s.Restart(first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Pid() == first.Pid() || readPid(t, filepath.Join(dir, "run", "first.pid")) != again.Pid() {
+		t.Errorf("after the restart first.pid holds %d; old pid %d, new pid %d",
+			readPid(t, filepath.Join(dir, "run", "first.pid")), first.Pid(), again.Pid())
+	}
+	for deadline := time.Now().Add(5 * time.Second); strings.Count(out.String(), "| up\n") < 3; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the restarted child did not start:\n%s", out.String())
+		}
+	}
+	s.Stop(context.Background())
+	text := out.String()
+	if i, j := strings.Index(text, "stopping second"), strings.Index(text, "stopping first"); i < 0 || j < i {
+		t.Errorf("not stopped in reverse start order after the restart:\n%s", text)
+	}
+	for _, p := range []*supervisor.Proc{again, second} {
+		<-p.Done()
+		groupGone(t, p)
+	}
+	for _, name := range []string{"first", "second"} {
+		if _, err := os.Stat(filepath.Join(dir, "run", name+".pid")); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s.pid remains after the stop: %v", name, err)
+		}
+	}
+}
+
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return pid
 }
