@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -47,5 +48,24 @@ func TestHealthcheck(t *testing.T) {
 	srv.Close()
 	if err := lifecycle.Healthcheck(context.Background(), "127.0.0.1:"+port); err == nil || !strings.Contains(err.Error(), "healthcheck") {
 		t.Errorf("stopped service: %v", err)
+	}
+}
+
+// TuneGC raises the GC target unless GOGC says otherwise.
+func TestTuneGC(t *testing.T) { //nolint:paralleltest // the GC percent is process-wide
+	orig := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(orig) })
+	lifecycle.TuneGC(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != lifecycle.DefaultGCPercent {
+		t.Errorf("without GOGC: GC percent %d, want %d", got, lifecycle.DefaultGCPercent)
+	}
+	lifecycle.TuneGC(func(k string) string {
+		if k == "GOGC" {
+			return "100"
+		}
+		return ""
+	})
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC=100: GC percent %d, want it left at 100", got)
 	}
 }

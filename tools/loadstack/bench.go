@@ -26,6 +26,17 @@ type scenario struct {
 	method string // loadgen -method: call or list
 	tool   string // of a call
 	args   string // of a call, JSON
+	// inFlight, when not zero, replaces -concurrency: the one-at-a-time runs measure the latency of a call on an
+	// otherwise idle stack, which the closed loop at -concurrency (capacity) turns into queueing.
+	inFlight int
+}
+
+// concurrency is the requests sc keeps in flight.
+func (sc scenario) concurrency(o options) int {
+	if sc.inFlight > 0 {
+		return sc.inFlight
+	}
+	return o.concurrency
 }
 
 // Keys of the scenarios the ratio compares.
@@ -33,13 +44,17 @@ const (
 	keyBare        = "bare-trivial"
 	keyLocal       = "local-trivial"
 	keyEdgeTrivial = "edge-trivial"
+	keyBare1       = "bare-trivial-1"
+	keyEdge1       = "edge-trivial-1"
 )
 
-// benchScenarios lists the scenarios in the order they run: the trivial call on the bare server, on the local
-// listener and through the edge, then through the edge one brokered HTTP call, tools/list with listTools user
-// tools and a management call.
+// benchScenarios lists the scenarios in the order they run: the trivial call one at a time on the bare server and
+// through the edge (latency), the trivial call on the bare server, on the local listener and through the edge, then
+// through the edge one brokered HTTP call, tools/list with listTools user tools and a management call.
 func benchScenarios(listTools int) []scenario {
 	return []scenario{
+		{key: keyBare1, name: "bare go-sdk server: trivial call, 1 in flight", via: viaBare, method: "call", tool: addTool, args: addArgs, inFlight: 1},
+		{key: keyEdge1, name: "edge: trivial call, 1 in flight", via: viaEdge, method: "call", tool: addTool, args: addArgs, inFlight: 1},
 		{key: keyBare, name: "bare go-sdk server: trivial call", via: viaBare, method: "call", tool: addTool, args: addArgs},
 		{key: keyLocal, name: "gateway local listener: trivial call", via: viaLocal, method: "call", tool: addTool, args: addArgs},
 		{key: keyEdgeTrivial, name: "edge: trivial call", via: viaEdge, method: "call", tool: addTool, args: addArgs},
@@ -99,23 +114,21 @@ type ratio struct {
 	Throughput float64 `json:"throughput"`
 }
 
-// ratios computes the ratio of the edge and local trivial calls against the bare server, when all ran.
+// ratios computes the ratio of the edge and local trivial calls against the bare server at the same concurrency,
+// for each pair that ran.
 func ratios(rs []scenarioResult) []ratio {
 	by := map[string]scenarioResult{}
 	for _, r := range rs {
 		by[r.Key] = r
 	}
-	bare, ok := by[keyBare]
-	if !ok || bare.P50 <= 0 || bare.CallsPerSec <= 0 {
-		return nil
-	}
 	var out []ratio
-	for _, k := range []string{keyEdgeTrivial, keyLocal} {
-		s, ok := by[k]
-		if !ok || s.P50 <= 0 || s.CallsPerSec <= 0 {
+	for _, p := range [][2]string{{keyEdge1, keyBare1}, {keyEdgeTrivial, keyBare}, {keyLocal, keyBare}} {
+		s, sok := by[p[0]]
+		bare, bok := by[p[1]]
+		if !sok || !bok || s.P50 <= 0 || s.CallsPerSec <= 0 || bare.P50 <= 0 || bare.CallsPerSec <= 0 {
 			continue
 		}
-		out = append(out, ratio{Stack: k, Bare: keyBare, LatencyP50: round2(s.P50 / bare.P50), Throughput: round2(bare.CallsPerSec / s.CallsPerSec)})
+		out = append(out, ratio{Stack: p[0], Bare: p[1], LatencyP50: round2(s.P50 / bare.P50), Throughput: round2(bare.CallsPerSec / s.CallsPerSec)})
 	}
 	return out
 }
@@ -168,7 +181,7 @@ func (l *loadstack) runScenarios(ctx context.Context, env benchEnv, scs []scenar
 // runScenario makes one closed-loop loadgen run and returns its result and loadgen's report.
 func (l *loadstack) runScenario(ctx context.Context, env benchEnv, sc scenario) (scenarioResult, report, error) {
 	file := "stack-" + env.stamp + "-" + sc.key + ".json"
-	l.say("%s: closed loop, %d in flight, %s warm-up, then %s; load average %s", sc.name, l.opt.concurrency, l.opt.benchWarmup, l.opt.benchDuration, loadavg())
+	l.say("%s: closed loop, %d in flight, %s warm-up, then %s; load average %s", sc.name, sc.concurrency(l.opt), l.opt.benchWarmup, l.opt.benchDuration, loadavg())
 	rep, _, err := runLoadgen(ctx, l.opt.loadgen, scenarioArgs(sc, l.opt, env, filepath.Join(l.opt.out, file)), io.Discard, l.stderr)
 	if err != nil {
 		return scenarioResult{}, report{}, err
@@ -189,7 +202,7 @@ func scenarioArgs(sc scenario, o options, env benchEnv, out string) []string {
 		url = env.bareMCP
 	}
 	args := []string{
-		"gateway", "-url", url, "-era", o.era, "-method", sc.method, "-concurrency", strconv.Itoa(o.concurrency),
+		"gateway", "-url", url, "-era", o.era, "-method", sc.method, "-concurrency", strconv.Itoa(sc.concurrency(o)),
 		"-duration", o.benchDuration.String(), "-warmup", o.benchWarmup.String(), "-workers", strconv.Itoa(workers), "-out", out,
 	}
 	if sc.method == "call" {

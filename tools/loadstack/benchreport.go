@@ -93,7 +93,7 @@ func (r benchReport) markdown(svg string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Measured %s at commit `%s` (`%s`) on %s; load average %s at the start, %s at the end (`/proc/loadavg`).\n",
 		r.StartedAt.UTC().Format("2006-01-02 15:04 UTC"), shortRev(m.Revision), m.Version, m.line(), m.LoadAvgStart, m.LoadAvgEnd)
-	fmt.Fprintf(&b, "Each scenario: closed loop with %d requests in flight, %s of warm-up, then %s measured; %s era, %d MCP clients; "+
+	fmt.Fprintf(&b, "Each scenario: closed loop with %d requests in flight (1 where its name says so), %s of warm-up, then %s measured; %s era, %d MCP clients; "+
 		"edge runs as %d users (one devidp token each).\n\n",
 		st.Concurrency, seconds(st.WarmupS), seconds(st.DurationS), st.Era, st.Workers, st.Users)
 	b.WriteString(r.table())

@@ -125,7 +125,11 @@ func TestRatios(t *testing.T) {
 	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Errorf("ratios %+v, want %+v", got, want)
 	}
-	if ratios(rs[1:]) != nil {
+	rs = append(rs, scenarioResult{Key: keyBare1, CallsPerSec: 400, P50: 2}, scenarioResult{Key: keyEdge1, CallsPerSec: 100, P50: 6})
+	if got := ratios(rs); len(got) != 3 || got[0] != (ratio{Stack: keyEdge1, Bare: keyBare1, LatencyP50: 3, Throughput: 4}) {
+		t.Errorf("with the one-at-a-time pair: %+v", got)
+	}
+	if ratios(rs[1:3]) != nil {
 		t.Error("ratios without the bare server")
 	}
 }
@@ -135,9 +139,9 @@ func TestBenchMarkdown(t *testing.T) {
 	t.Parallel()
 	md := sampleReport().markdown("perf/stack-latency.svg")
 	for _, want := range []string{
-		"| scenario | calls/s | p50 ms | p95 ms | p99 ms | errors |", "| edge: tools/list, 500 tools | 500 | 2.00 | 10.0 | 150 | 0 |",
+		"| scenario | calls/s | p50 ms | p95 ms | p99 ms | errors |", "| edge: tools/list, 500 tools | 700 | 2.80 | 14.0 | 210 | 0 |",
 		"2026-11-27 10:00 UTC", "`0123456789ab`", "2 × AMD EPYC", "(stack p50 ÷ bare p50)", "![Latency percentiles per scenario, log scale](perf/stack-latency.svg)",
-		"Command: `loadstack -bench`", "closed loop with 8 requests in flight, 3s of warm-up, then 10s measured",
+		"Command: `loadstack -bench`", "closed loop with 8 requests in flight (1 where its name says so), 3s of warm-up, then 10s measured",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("the Markdown lacks %q:\n%s", want, md)

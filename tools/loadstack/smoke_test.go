@@ -71,7 +71,7 @@ func TestStackBenchAndSoakSmoke(t *testing.T) {
 	if err := json.Unmarshal(raw, &rep); err != nil {
 		t.Fatalf("bench report: %v", err)
 	}
-	if len(rep.Scenarios) != len(benchScenarios(20)) || len(rep.Ratios) != 2 || len(rep.Problems) != 0 {
+	if len(rep.Scenarios) != len(benchScenarios(20)) || len(rep.Ratios) != 3 || len(rep.Problems) != 0 {
 		t.Errorf("%d scenarios, %d ratios, problems %q", len(rep.Scenarios), len(rep.Ratios), rep.Problems)
 	}
 	for _, s := range rep.Scenarios {

@@ -47,7 +47,7 @@ func chartSVG(r benchReport) []byte {
 	fmt.Fprintf(&b, `<text x="16" y="26" font-size="17" font-weight="bold">%s</text>`+"\n",
 		esc("MCPbox latency percentiles by scenario — "+r.StartedAt.UTC().Format("2006-01-02")))
 	fmt.Fprintf(&b, `<text x="16" y="46" font-size="12" fill="#444444">%s</text>`+"\n",
-		esc(fmt.Sprintf("%s; closed loop, %d in flight, %s per scenario; commit %s",
+		esc(fmt.Sprintf("%s; closed loop, %d in flight unless named, %s per scenario; commit %s",
 			r.Machine.line(), r.Settings.Concurrency, seconds(r.Settings.DurationS), shortRev(r.Machine.Revision))))
 	// Legend.
 	for i, s := range chartSeries() {

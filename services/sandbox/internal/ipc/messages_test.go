@@ -53,7 +53,13 @@ func TestDecodeRefusals(t *testing.T) {
 		want error
 	}{
 		{"unknown type", Frame{Header: []byte(`{"type":"shell"}`)}, WorkerToParent, ErrUnknownMessage},
-		{"no type", Frame{Header: []byte(`{"v":1}`)}, WorkerToParent, ErrUnknownMessage},
+		{"no type", Frame{Header: []byte(`{"v":1}`)}, WorkerToParent, ErrMalformed},
+		{"type not first", Frame{Header: []byte(`{"v":1,"type":"ready"}`)}, WorkerToParent, ErrMalformed},
+		{"type twice", Frame{Header: []byte(`{"type":"ready","type":"ready","v":1}`)}, WorkerToParent, ErrMalformed},
+		{"dangling comma", Frame{Header: []byte(`{"type":"ready",}`)}, WorkerToParent, ErrMalformed},
+		{"spaced type", Frame{Header: []byte(`{ "type":"ready"}`)}, WorkerToParent, ErrMalformed},
+		{"escaped type", Frame{Header: []byte(`{"type":"re\u0061dy"}`)}, WorkerToParent, ErrMalformed},
+		{"empty type", Frame{Header: []byte(`{"type":""}`)}, WorkerToParent, ErrMalformed},
 		{"job from worker", Frame{Header: []byte(`{"type":"job"}`)}, WorkerToParent, ErrUnknownMessage},
 		{"result from parent", Frame{Header: []byte(`{"type":"result","ok":true}`)}, ParentToWorker, ErrUnknownMessage},
 		{"header array", Frame{Header: []byte(`[1]`)}, WorkerToParent, ErrMalformed},
@@ -81,5 +87,16 @@ func TestWriterRefusesWrongDirection(t *testing.T) {
 	}
 	if buf.Len() != 0 {
 		t.Fatal("bytes written")
+	}
+}
+
+// Warm succeeds in both directions: the zero message of every type survives
+// Encode and Decode.
+func TestWarm(t *testing.T) {
+	t.Parallel()
+	for _, dir := range []Direction{ParentToWorker, WorkerToParent} {
+		if err := Warm(dir); err != nil {
+			t.Errorf("%s: %v", dir, err)
+		}
 	}
 }

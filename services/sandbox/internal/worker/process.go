@@ -107,6 +107,10 @@ func serve(args, environ []string, in io.Reader, out io.Writer, stderr io.Writer
 	}
 	w := ipc.NewWriter(out, ipc.WorkerToParent)
 	r := ipc.NewReader(in, ipc.ParentToWorker)
+	if err := ipc.Warm(ipc.ParentToWorker); err != nil {
+		_, _ = fmt.Fprintln(stderr, "worker:", err)
+		return exitSetup
+	}
 	ready := &ipc.Ready{V: ipc.ProtocolVersion, PID: os.Getpid(), VMSizeKB: vm, CatalogueVersion: catalogue.Version()}
 	if err := w.WriteMessage(ready); err != nil {
 		_, _ = fmt.Fprintln(stderr, "worker:", err)
