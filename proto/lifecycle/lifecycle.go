@@ -36,11 +36,16 @@ const (
 	ExitConfig  = 2
 )
 
+// Option changes what Main does before run.
+type Option func(getenv func(string) string)
+
 // Main runs run with SIGINT and SIGTERM cancelling its context, then exits
 // with ExitCode(err). It is the whole of every service's main.
-func Main(service string, run RunFunc) {
+func Main(service string, run RunFunc, opts ...Option) {
 	environ := os.Environ()
-	TuneGC(Getenv(environ))
+	for _, o := range opts {
+		o(Getenv(environ))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], environ, os.Stdout)
 	stop()
@@ -57,22 +62,27 @@ func Main(service string, run RunFunc) {
 	os.Exit(code) //nolint:forbidigo // the one exit of every binary
 }
 
-// DefaultGCPercent is the GC target of every service when GOGC is not set.
+// CallPathGCPercent is the GC target of the services every tool call
+// crosses (edge, gateway, sandbox) when GOGC is not set.
 //
-// The services keep small live heaps (tens of MiB) and allocate per request,
-// so at Go's default of 100 they collect several times a second under load:
-// a fifth of the gateway's CPU went to the GC at 150 calls/s. At 400 the
+// They keep small live heaps (tens of MiB) and allocate per request, so at
+// Go's default of 100 they collect several times a second under load: a
+// fifth of the gateway's CPU went to the GC at 150 calls/s. At 400 the
 // gateway spent 1.1 instead of 1.6 ms of CPU per call and the whole stack
-// 9.5 instead of 11 ms (docs/PERFORMANCE.md). The heap may grow to five times
-// the live heap between collections; GOMEMLIMIT, which deploy/k8s sets to the
-// container's memory limit, makes the GC work harder as the heap nears it.
-const DefaultGCPercent = 400
+// 9.5 instead of 11 ms (docs/PERFORMANCE.md). The heap may grow to five
+// times the live heap between collections; GOMEMLIMIT, which deploy/k8s sets
+// to the container's memory limit, makes the GC work harder near it. The
+// backend keeps Go's default: it is off the call's CPU path, and an
+// argon2id hash (64 MiB) would let its heap reach five times that.
+const CallPathGCPercent = 400
 
-// TuneGC applies DefaultGCPercent unless GOGC is set (GOGC=100 restores Go's
-// default).
-func TuneGC(getenv func(string) string) {
-	if getenv("GOGC") == "" {
-		debug.SetGCPercent(DefaultGCPercent)
+// TuneGC is the Option that sets the GC percent unless GOGC is set
+// (GOGC=100 restores Go's default).
+func TuneGC(percent int) Option {
+	return func(getenv func(string) string) {
+		if getenv("GOGC") == "" {
+			debug.SetGCPercent(percent)
+		}
 	}
 }
 

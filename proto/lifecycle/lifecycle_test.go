@@ -55,11 +55,11 @@ func TestHealthcheck(t *testing.T) {
 func TestTuneGC(t *testing.T) { //nolint:paralleltest // the GC percent is process-wide
 	orig := debug.SetGCPercent(100)
 	t.Cleanup(func() { debug.SetGCPercent(orig) })
-	lifecycle.TuneGC(func(string) string { return "" })
-	if got := debug.SetGCPercent(100); got != lifecycle.DefaultGCPercent {
-		t.Errorf("without GOGC: GC percent %d, want %d", got, lifecycle.DefaultGCPercent)
+	lifecycle.TuneGC(lifecycle.CallPathGCPercent)(func(string) string { return "" })
+	if got := debug.SetGCPercent(100); got != lifecycle.CallPathGCPercent {
+		t.Errorf("without GOGC: GC percent %d, want %d", got, lifecycle.CallPathGCPercent)
 	}
-	lifecycle.TuneGC(func(k string) string {
+	lifecycle.TuneGC(lifecycle.CallPathGCPercent)(func(k string) string {
 		if k == "GOGC" {
 			return "100"
 		}

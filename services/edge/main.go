@@ -6,4 +6,4 @@ package main
 
 import "github.com/mcpbox/mcpbox/proto/lifecycle"
 
-func main() { lifecycle.Main("edge", run) }
+func main() { lifecycle.Main("edge", run, lifecycle.TuneGC(lifecycle.CallPathGCPercent)) }

@@ -6,4 +6,4 @@ package main
 
 import "github.com/mcpbox/mcpbox/proto/lifecycle"
 
-func main() { lifecycle.Main("gateway", run) }
+func main() { lifecycle.Main("gateway", run, lifecycle.TuneGC(lifecycle.CallPathGCPercent)) }

@@ -10,7 +10,9 @@ import (
 	"github.com/mcpbox/mcpbox/proto/lifecycle"
 )
 
-func main() { lifecycle.Main("sandbox", command(workerExecutable())) }
+func main() {
+	lifecycle.Main("sandbox", command(workerExecutable()), lifecycle.TuneGC(lifecycle.CallPathGCPercent))
+}
 
 // workerBinary is the name of the dedicated worker executable
 // (cmd/sandbox-worker), looked for next to this binary.
