@@ -100,6 +100,11 @@ func TestGW52_RejectionsLoggedOncePerRevision(t *testing.T) {
 	}
 	src.setCatalog(2, tool("ok__a"), tool("bad-name__x"), tool("mcpbox__y"))
 	eventually(t, "revision 2", revisionIs(h.c, 2))
+	// The lines are written after the snapshot is swapped in: wait for them,
+	// then for two more polls of revision 2, which must add none.
+	eventually(t, "revision 2's lines", func() bool { return h.logLines("catalog entry skipped") >= 4 })
+	polls := h.refreshes(t, TriggerPoll, resultUnchanged)
+	eventually(t, "two unchanged polls of revision 2", func() bool { return h.refreshes(t, TriggerPoll, resultUnchanged) >= polls+2 })
 	if n := h.logLines("catalog entry skipped"); n != 4 {
 		t.Errorf("%d per-entry lines after revision 2, want 4", n)
 	}

@@ -40,7 +40,10 @@ func TestUI11_BadgeRisesWithoutReload(t *testing.T) {
 		t.Errorf("badge accessible text %q", got)
 	}
 	approvalsTool(t, b, srv, "second", approvalsCode("two", ""), nil)
-	p.WaitFor(`document.getElementById("approvals-badge")?.dataset.count === "2"`, 3*time.Second, "the badge to read 2")
+	// The spec's 3 s is checked on the first rise above; this one checks the
+	// count and the plural, with a bound that only guards against a hang (a
+	// busy CI machine once took longer than 3 s here).
+	p.WaitFor(`document.getElementById("approvals-badge")?.dataset.count === "2"`, 15*time.Second, "the badge to read 2")
 	if got := p.Text("#approvals-badge .visually-hidden"); got != "2 pending approvals" {
 		t.Errorf("badge accessible text %q", got)
 	}
