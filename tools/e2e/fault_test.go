@@ -442,7 +442,9 @@ func faultDropEvents(t *testing.T, fs *faultStack, g *loadGen, phase string, a *
 	addFaultTool(t, a, mgmt, serverID, "late", faultAddCode)
 	fs.proxy.unblock()
 	unblocked = true
-	waitFor(t, "the event stream reconnected", func() (bool, string) {
+	// While the proxy refused it, the gateway's reconnect backoff kept
+	// doubling, up to 30 s with jitter (gateway.md §7.2).
+	waitForWithin(t, 35*time.Second, "the event stream reconnected", func() (bool, string) {
 		v, _ := gatewayMetric("mcpbox_gateway_events_connected")
 		return v == 1 && fs.proxy.streams.Load() > streams, fmt.Sprintf("connected %v, %d streams", v, fs.proxy.streams.Load())
 	})
